@@ -1,0 +1,40 @@
+"""Configuration, parsed once from the environment into a pydantic model."""
+
+from __future__ import annotations
+
+import enum
+import functools
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class StoreKind(enum.StrEnum):
+    DYNAMODB = "dynamodb"
+    REDIS = "redis"
+    MEMORY = "memory"
+
+
+class Settings(BaseSettings):
+    """Every knob Jobline reads from the environment (names are the upper-cased fields)."""
+
+    model_config = SettingsConfigDict(env_prefix="", case_sensitive=False, extra="ignore")
+
+    jobline_store: StoreKind = StoreKind.DYNAMODB
+    jobline_table: str = "jobline-jobs"
+    jobline_redis_url: str = "redis://127.0.0.1:6379/0"
+    jobline_redis_prefix: str = "jobline:"
+    # SQS queue names are `<prefix><queue>` and `<prefix><queue>-dlq`.
+    jobline_queue_prefix: str = "jobline-"
+    jobline_bucket: str = "jobline-payloads"
+    jobline_stage: str = "dev"
+    # Payloads larger than this go to S3 (SQS allows 256 KB; the record must stay small).
+    jobline_max_inline_payload_bytes: int = Field(default=200 * 1024, gt=0)
+    database_url: str = "postgresql+pg8000://postgres@127.0.0.1:5432/jobline"
+    aws_endpoint_url: str | None = None  # the local stack points every client at moto
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings, read from the environment on first use."""
+    return Settings()

@@ -1,0 +1,79 @@
+"""Named errors of the job core; the API maps them to HTTP answers by type."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jobline.jobs import Job
+    from jobline.states import JobState
+
+
+class JoblineError(Exception):
+    """Base of every error the job core raises on purpose."""
+
+
+class UnknownQueue(JoblineError):
+    def __init__(self, queue: str) -> None:
+        super().__init__(f"unknown queue {queue!r}")
+        self.queue = queue
+
+
+class UnknownJobType(JoblineError):
+    def __init__(self, queue: str, name: str) -> None:
+        super().__init__(f"queue {queue!r} has no job type {name!r}")
+        self.queue = queue
+        self.name = name
+
+
+class JobNotFound(JoblineError):
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} not found")
+        self.job_id = job_id
+
+
+class JobExists(JoblineError):
+    """Raised by `JobStore.create` when the id is taken; carries the stored job."""
+
+    def __init__(self, existing: Job) -> None:
+        super().__init__(f"job {existing.id!r} already exists")
+        self.existing = existing
+
+
+class StaleJob(JoblineError):
+    """A conditional write lost: the stored job changed since it was read."""
+
+    def __init__(self, job_id: str, expected_version: int) -> None:
+        super().__init__(f"job {job_id!r} changed since version {expected_version}")
+        self.job_id = job_id
+        self.expected_version = expected_version
+
+
+class IllegalTransition(JoblineError):
+    def __init__(self, job_id: str, current: JobState, wanted: JobState) -> None:
+        super().__init__(f"job {job_id!r} cannot move from {current} to {wanted}")
+        self.job_id = job_id
+        self.current = current
+        self.wanted = wanted
+
+
+class InvalidPayload(JoblineError):
+    """The job data does not match its job type's model; `errors` is pydantic's list."""
+
+    def __init__(self, errors: list[dict[str, object]]) -> None:
+        super().__init__("invalid job data")
+        self.errors = errors
+
+
+class JobTimeout(JoblineError):
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"job exceeded its timeout of {seconds:g} s")
+        self.seconds = seconds
+
+
+class JobCancelled(JoblineError):
+    """The job was removed (or otherwise taken away) while its handler ran."""
+
+
+class EnqueueFailed(JoblineError):
+    """The record could not be announced on its queue; nothing was kept."""

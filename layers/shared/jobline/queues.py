@@ -1,0 +1,232 @@
+"""The queue registry: every queue's settings in one place.
+
+template.yaml declares the same queues (SQS queue, DLQ, event source); a test reads the
+template and checks that both agree.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jobline.errors import UnknownQueue
+from jobline.retry import Backoff, BackoffKind
+
+# SQS keeps a message for at most 14 days; so does a DLQ, which is the failed-job record.
+DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
+# AWS's advice: a queue's visibility timeout at least six times its function's timeout,
+# so a message is not handed out again while a slow batch (with retries) still runs.
+VISIBILITY_TIMEOUT_FACTOR = 6
+DAY = 24 * 60 * 60
+
+
+class Retention(BaseModel):
+    """BullMQ's removeOnComplete / removeOnFail: keep at most `count` jobs, none older than `age_seconds`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    count: int = Field(ge=0)
+    age_seconds: int = Field(gt=0)
+
+
+class RateLimit(BaseModel):
+    """BullMQ's limiter: at most `max_jobs` started per `per_seconds`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    max_jobs: int = Field(gt=0)
+    per_seconds: int = Field(gt=0)
+
+
+class WorkerFunction(BaseModel):
+    """A Lambda function that consumes queues; its timeout bounds the jobs it runs."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str  # folder under functions/
+    logical_id: str  # resource name in template.yaml
+    timeout_seconds: int
+    memory_mb: int = 512
+
+
+class QueueSettings(BaseModel):
+    """One logical queue: its SQS pair, consumer, retries, limits and retention."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    logical_id: str  # SQS queue resource in template.yaml; the DLQ is `<logical_id>DLQ`
+    consumer: WorkerFunction
+    attempts: int = Field(default=3, ge=1)
+    backoff: Backoff = Backoff()
+    job_timeout_seconds: int
+    concurrency: int = Field(default=5, ge=2)  # ESM maximum concurrency; AWS minimum is 2
+    batch_size: int = Field(default=10, ge=1, le=10_000)
+    batching_window_seconds: int = Field(default=0, ge=0, le=300)
+    rate_limit: RateLimit | None = None
+    keep_completed: Retention = Retention(count=1_000, age_seconds=7 * DAY)
+    keep_failed: Retention = Retention(count=1_000, age_seconds=14 * DAY)
+    default_priority: int = Field(default=0, ge=0)
+
+    @property
+    def visibility_timeout_seconds(self) -> int:
+        return VISIBILITY_TIMEOUT_FACTOR * self.consumer.timeout_seconds
+
+    @property
+    def max_receive_count(self) -> int:
+        """Receives before SQS redrives to the DLQ: every attempt plus room for the
+        duplicate deliveries and lease waits that spend a receive but no attempt."""
+        return self.attempts + 5
+
+    @property
+    def sqs_name_suffix(self) -> str:
+        return self.name
+
+    @property
+    def dlq_name_suffix(self) -> str:
+        return f"{self.name}-dlq"
+
+
+ROOM_WORKER = WorkerFunction(name="room_worker", logical_id="RoomWorkerFunction", timeout_seconds=300)
+NOTIFIER = WorkerFunction(name="notifier", logical_id="NotifierFunction", timeout_seconds=60)
+TASK_WORKER = WorkerFunction(name="task_worker", logical_id="TaskWorkerFunction", timeout_seconds=300, memory_mb=1024)
+WAITLIST_WORKER = WorkerFunction(name="waitlist_worker", logical_id="WaitlistWorkerFunction", timeout_seconds=60)
+
+_EXP_2S = Backoff(type=BackoffKind.EXPONENTIAL, delay=2)
+_EXP_1S = Backoff(type=BackoffKind.EXPONENTIAL, delay=1)
+
+QUEUES: dict[str, QueueSettings] = {
+    q.name: q
+    for q in (
+        QueueSettings(
+            name="room-generation",
+            logical_id="RoomGenerationQueue",
+            consumer=ROOM_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+            keep_completed=Retention(count=100, age_seconds=7 * DAY),
+            keep_failed=Retention(count=50, age_seconds=14 * DAY),
+        ),
+        QueueSettings(
+            name="email",
+            logical_id="EmailQueue",
+            consumer=NOTIFIER,
+            attempts=4,  # first try plus 3 retries: 1 s, 2 s, 4 s
+            backoff=_EXP_1S,
+            job_timeout_seconds=50,
+            rate_limit=RateLimit(max_jobs=50, per_seconds=60),
+        ),
+        QueueSettings(
+            name="sms",
+            logical_id="SmsQueue",
+            consumer=NOTIFIER,
+            attempts=4,
+            backoff=_EXP_1S,
+            job_timeout_seconds=50,
+            rate_limit=RateLimit(max_jobs=50, per_seconds=60),
+        ),
+        QueueSettings(
+            name="waitlist-notifications",
+            logical_id="WaitlistNotificationsQueue",
+            consumer=NOTIFIER,
+            attempts=4,
+            backoff=_EXP_1S,
+            job_timeout_seconds=50,
+        ),
+        QueueSettings(
+            name="waitlist-expired-holds",
+            logical_id="WaitlistExpiredHoldsQueue",
+            consumer=WAITLIST_WORKER,
+            attempts=5,
+            backoff=_EXP_2S,
+            job_timeout_seconds=50,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="waitlist-cascade",
+            logical_id="WaitlistCascadeQueue",
+            consumer=WAITLIST_WORKER,
+            attempts=5,
+            backoff=_EXP_2S,
+            job_timeout_seconds=50,
+        ),
+        QueueSettings(
+            name="waitlist-cleanup",
+            logical_id="WaitlistCleanupQueue",
+            consumer=WAITLIST_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=50,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="data-export",
+            logical_id="DataExportQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="file-processing",
+            logical_id="FileProcessingQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="generic-task",
+            logical_id="GenericTaskQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=60,
+        ),
+        QueueSettings(
+            name="bulk-upload-mechanics",
+            logical_id="BulkUploadMechanicsQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="bulk-upload-service-providers",
+            logical_id="BulkUploadServiceProvidersQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+        ),
+        QueueSettings(
+            name="bulk-upload-policies",
+            logical_id="BulkUploadPoliciesQueue",
+            consumer=TASK_WORKER,
+            attempts=3,
+            backoff=_EXP_2S,
+            job_timeout_seconds=240,
+            batch_size=1,
+        ),
+    )
+}
+
+WORKER_FUNCTIONS: dict[str, WorkerFunction] = {q.consumer.name: q.consumer for q in QUEUES.values()}
+
+
+def get_queue(name: str) -> QueueSettings:
+    """The settings of queue `name`; raises UnknownQueue for any other name."""
+    try:
+        return QUEUES[name]
+    except KeyError:
+        raise UnknownQueue(name) from None
+
+
+def queues_consumed_by(function_name: str) -> list[QueueSettings]:
+    """The queues whose messages `functions/<function_name>` receives."""
+    return [q for q in QUEUES.values() if q.consumer.name == function_name]

@@ -1,0 +1,1 @@
+"""Job stores: one interface (`base.JobStore`), DynamoDB, Redis and in-memory adapters."""

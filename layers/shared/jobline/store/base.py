@@ -1,0 +1,105 @@
+"""The job-store port. Adapters: `dynamodb`, `redis_store`, `memory` (the fake).
+
+Every write that changes a job is a compare-and-swap on `Job.version`: the adapter
+writes only if the stored version is the one the caller read, and raises `StaleJob`
+otherwise. Which state moves are legal is decided before the write, by
+`Job.moved_to`; the store guarantees that two writers cannot both win.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+
+from jobline.jobs import Job
+from jobline.states import FINISHED_STATES, JobState
+
+# Listing a page reads past `offset`; an index-free store (DynamoDB) pays for that,
+# so one page is bounded.
+MAX_PAGE = 1_000
+
+
+def newest_first(state: JobState) -> bool:
+    """Finished jobs list newest first (what an operator wants); the rest oldest first."""
+    return state in FINISHED_STATES
+
+
+def empty_counts() -> dict[JobState, int]:
+    return dict.fromkeys(JobState, 0)
+
+
+class JobStore(abc.ABC):
+    """Where jobs live. The store is the truth about a job; SQS only carries wake-up calls."""
+
+    @abc.abstractmethod
+    def create(self, job: Job) -> Job:
+        """Store a new job at version 1; raises JobExists with the stored job if the id is taken."""
+
+    @abc.abstractmethod
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+
+    @abc.abstractmethod
+    def replace(self, job: Job, *, expected_version: int) -> Job:
+        """Write `job` if the stored version is `expected_version`; returns it at the next version.
+
+        Raises StaleJob when the stored job changed or is gone. Keeps the state
+        indexes and counters in step with the write.
+        """
+
+    @abc.abstractmethod
+    def delete(self, job_id: str, *, expected_version: int) -> None:
+        """Remove the job if it is still at `expected_version`; raises StaleJob otherwise."""
+
+    @abc.abstractmethod
+    def counts(self, queue: str, *, tenant_id: str | None = None) -> dict[JobState, int]:
+        """Jobs per state in `queue` (for one tenant if given), in constant time."""
+
+    @abc.abstractmethod
+    def list_jobs(
+        self,
+        queue: str,
+        state: JobState,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        tenant_id: str | None = None,
+    ) -> list[Job]:
+        """A page of the jobs in `state`, ordered by `Job.index_time` (finished ones newest first)."""
+
+    @abc.abstractmethod
+    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+        """Up to `limit` jobs in `state` whose index time is at or before `until`, oldest first.
+
+        Serves the delayed-job release (due run_at) and age-based retention (finished_at).
+        """
+
+    @abc.abstractmethod
+    def set_paused(self, queue: str, paused: bool) -> None:
+        """Record whether `queue` is paused."""
+
+    @abc.abstractmethod
+    def paused_queues(self) -> set[str]:
+        """The names of the paused queues."""
+
+    @abc.abstractmethod
+    def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
+        """Count one job start against `queue`'s fixed window.
+
+        Returns 0 when the start is allowed, else the seconds until the window ends
+        (the start is then not counted).
+        """
+
+    @abc.abstractmethod
+    def ping(self) -> None:
+        """Raise if the store cannot be reached."""
+
+    def is_paused(self, queue: str) -> bool:
+        return queue in self.paused_queues()
+
+
+def window_bounds(now: dt.datetime, per_seconds: int) -> tuple[int, float]:
+    """The fixed rate window that `now` falls in: its number and the seconds left in it."""
+    seconds = now.timestamp()
+    window = int(seconds // per_seconds)
+    return window, (window + 1) * per_seconds - seconds

@@ -1,0 +1,115 @@
+"""The in-memory fake job store, shipped with the library so unit tests need no services."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections import defaultdict
+
+from jobline.errors import JobExists, StaleJob
+from jobline.jobs import Job
+from jobline.states import JobState
+from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
+
+
+class MemoryJobStore(JobStore):
+    """A dict behind a lock, with the same guarantees as the real adapters."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._jobs: dict[str, Job] = {}
+        self._paused: set[str] = set()
+        self._rate: dict[tuple[str, int], int] = defaultdict(int)
+
+    def create(self, job: Job) -> Job:
+        with self._lock:
+            existing = self._jobs.get(job.id)
+            if existing is not None:
+                raise JobExists(existing.model_copy(deep=True))
+            stored = job.model_copy(update={"version": 1}, deep=True)
+            self._jobs[job.id] = stored
+            return stored.model_copy(deep=True)
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            job = self._jobs.get(job_id)
+            return None if job is None else job.model_copy(deep=True)
+
+    def replace(self, job: Job, *, expected_version: int) -> Job:
+        with self._lock:
+            current = self._jobs.get(job.id)
+            if current is None or current.version != expected_version:
+                raise StaleJob(job.id, expected_version)
+            stored = job.model_copy(update={"version": expected_version + 1}, deep=True)
+            self._jobs[job.id] = stored
+            return stored.model_copy(deep=True)
+
+    def delete(self, job_id: str, *, expected_version: int) -> None:
+        with self._lock:
+            current = self._jobs.get(job_id)
+            if current is None or current.version != expected_version:
+                raise StaleJob(job_id, expected_version)
+            del self._jobs[job_id]
+
+    def counts(self, queue: str, *, tenant_id: str | None = None) -> dict[JobState, int]:
+        counts = empty_counts()
+        with self._lock:
+            for job in self._jobs.values():
+                if job.queue == queue and (tenant_id is None or job.tenant_id == tenant_id):
+                    counts[job.state] += 1
+        return counts
+
+    def _select(self, queue: str, state: JobState, tenant_id: str | None) -> list[Job]:
+        return [
+            j
+            for j in self._jobs.values()
+            if j.queue == queue and j.state is state and (tenant_id is None or j.tenant_id == tenant_id)
+        ]
+
+    def list_jobs(
+        self,
+        queue: str,
+        state: JobState,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        tenant_id: str | None = None,
+    ) -> list[Job]:
+        limit = min(limit, MAX_PAGE)
+        with self._lock:
+            jobs = sorted(
+                self._select(queue, state, tenant_id),
+                key=lambda j: (j.index_time(), j.id),
+                reverse=newest_first(state),
+            )
+            return [j.model_copy(deep=True) for j in jobs[offset : offset + limit]]
+
+    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+        with self._lock:
+            jobs = sorted(
+                (j for j in self._select(queue, state, None) if j.index_time() <= until),
+                key=lambda j: (j.index_time(), j.id),
+            )
+            return [j.model_copy(deep=True) for j in jobs[:limit]]
+
+    def set_paused(self, queue: str, paused: bool) -> None:
+        with self._lock:
+            if paused:
+                self._paused.add(queue)
+            else:
+                self._paused.discard(queue)
+
+    def paused_queues(self) -> set[str]:
+        with self._lock:
+            return set(self._paused)
+
+    def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
+        window, left = window_bounds(now, per_seconds)
+        with self._lock:
+            if self._rate[(queue, window)] >= max_jobs:
+                return left
+            self._rate[(queue, window)] += 1
+            return 0.0
+
+    def ping(self) -> None:
+        return None

@@ -1,0 +1,195 @@
+"""One contract for every job store: the fake, DynamoDB (moto) and Redis (the real one)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+
+from jobline.errors import JobExists, StaleJob
+from jobline.jobs import Job, new_job_id
+from jobline.states import JobState
+from jobline.store.base import JobStore
+
+T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def make_job(*, queue: str = "email", tenant: str = "t1", state: JobState = JobState.WAITING, at: dt.datetime = T0, **kw) -> Job:
+    return Job(id=new_job_id(), queue=queue, name="send", tenant_id=tenant, state=state, created_at=at, **kw)
+
+
+def test_create_then_get_returns_version_one(store: JobStore) -> None:
+    job = make_job(data={"to": "a@example.com", "n": 1})
+    stored = store.create(job)
+    assert stored.version == 1
+    fetched = store.get(job.id)
+    assert fetched == stored
+    assert fetched.data == {"to": "a@example.com", "n": 1}
+
+
+def test_get_missing_returns_none(store: JobStore) -> None:
+    assert store.get("nope") is None
+
+
+def test_create_same_id_raises_job_exists_with_stored_job(store: JobStore) -> None:
+    job = make_job(data={"v": 1})
+    store.create(job)
+    with pytest.raises(JobExists) as caught:
+        store.create(job.model_copy(update={"data": {"v": 2}}))
+    assert caught.value.existing.data == {"v": 1}
+
+
+def test_replace_with_current_version_bumps_version(store: JobStore) -> None:
+    stored = store.create(make_job())
+    active = store.replace(stored.moved_to(JobState.ACTIVE, attempts=1), expected_version=1)
+    assert active.version == 2
+    assert store.get(stored.id).state is JobState.ACTIVE
+    assert store.get(stored.id).attempts == 1
+
+
+def test_replace_with_stale_version_raises_and_changes_nothing(store: JobStore) -> None:
+    stored = store.create(make_job())
+    store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1)
+    with pytest.raises(StaleJob):
+        store.replace(stored.moved_to(JobState.DELAYED), expected_version=1)
+    assert store.get(stored.id).state is JobState.ACTIVE
+    assert store.counts("email")[JobState.DELAYED] == 0
+
+
+def test_replace_missing_job_raises_stale(store: JobStore) -> None:
+    with pytest.raises(StaleJob):
+        store.replace(make_job(), expected_version=1)
+
+
+def test_concurrent_replaces_of_one_version_let_exactly_one_win(store: JobStore) -> None:
+    stored = store.create(make_job())
+    wins: list[int] = []
+    losses: list[int] = []
+    barrier = threading.Barrier(8)
+
+    def take(i: int) -> None:
+        barrier.wait()
+        try:
+            store.replace(stored.moved_to(JobState.ACTIVE, attempts=1), expected_version=1)
+            wins.append(i)
+        except StaleJob:
+            losses.append(i)
+
+    threads = [threading.Thread(target=take, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(wins) == 1
+    assert len(losses) == 7
+    assert store.counts("email")[JobState.ACTIVE] == 1
+
+
+def test_delete_removes_job_and_its_count(store: JobStore) -> None:
+    stored = store.create(make_job())
+    store.delete(stored.id, expected_version=1)
+    assert store.get(stored.id) is None
+    assert store.counts("email")[JobState.WAITING] == 0
+    assert store.list_jobs("email", JobState.WAITING) == []
+
+
+def test_delete_with_stale_version_raises(store: JobStore) -> None:
+    stored = store.create(make_job())
+    store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1)
+    with pytest.raises(StaleJob):
+        store.delete(stored.id, expected_version=1)
+    assert store.get(stored.id) is not None
+
+
+def test_counts_follow_every_transition_per_queue_and_tenant(store: JobStore) -> None:
+    a = store.create(make_job(tenant="t1"))
+    b = store.create(make_job(tenant="t2"))
+    store.create(make_job(tenant="t1", queue="sms"))
+    a = store.replace(a.moved_to(JobState.ACTIVE), expected_version=a.version)
+    store.replace(a.moved_to(JobState.COMPLETED, finished_at=T0), expected_version=a.version)
+    store.replace(b.moved_to(JobState.ACTIVE), expected_version=b.version)
+    counts = store.counts("email")
+    assert counts[JobState.COMPLETED] == 1
+    assert counts[JobState.ACTIVE] == 1
+    assert counts[JobState.WAITING] == 0
+    assert store.counts("email", tenant_id="t1")[JobState.COMPLETED] == 1
+    assert store.counts("email", tenant_id="t1")[JobState.ACTIVE] == 0
+    assert store.counts("email", tenant_id="t2")[JobState.ACTIVE] == 1
+    assert store.counts("sms")[JobState.WAITING] == 1
+    assert store.counts("unknown-queue") == dict.fromkeys(JobState, 0)
+
+
+def test_list_jobs_pages_in_order_and_filters_tenant(store: JobStore) -> None:
+    ids = []
+    for i in range(7):
+        job = store.create(make_job(tenant="t1" if i % 2 == 0 else "t2", at=T0 + dt.timedelta(seconds=i)))
+        ids.append(job.id)
+    page1 = store.list_jobs("email", JobState.WAITING, offset=0, limit=3)
+    page2 = store.list_jobs("email", JobState.WAITING, offset=3, limit=3)
+    page3 = store.list_jobs("email", JobState.WAITING, offset=6, limit=3)
+    assert [j.id for j in page1 + page2 + page3] == ids
+    t1 = store.list_jobs("email", JobState.WAITING, tenant_id="t1")
+    assert [j.id for j in t1] == ids[0::2]
+    assert store.list_jobs("email", JobState.ACTIVE) == []
+
+
+def test_list_finished_jobs_newest_first(store: JobStore) -> None:
+    ids = []
+    for i in range(3):
+        job = store.create(make_job(state=JobState.ACTIVE))
+        done = store.replace(
+            job.moved_to(JobState.COMPLETED, finished_at=T0 + dt.timedelta(minutes=i)),
+            expected_version=1,
+        )
+        ids.append(done.id)
+    listed = store.list_jobs("email", JobState.COMPLETED)
+    assert [j.id for j in listed] == list(reversed(ids))
+
+
+def test_list_due_returns_only_due_jobs_oldest_first(store: JobStore) -> None:
+    late = store.create(make_job(state=JobState.DELAYED, run_at=T0 + dt.timedelta(hours=2)))
+    soon = store.create(make_job(state=JobState.DELAYED, run_at=T0 + dt.timedelta(minutes=5)))
+    sooner = store.create(make_job(state=JobState.DELAYED, run_at=T0 + dt.timedelta(minutes=1)))
+    due = store.list_due("email", JobState.DELAYED, until=T0 + dt.timedelta(minutes=10), limit=10)
+    assert [j.id for j in due] == [sooner.id, soon.id]
+    assert late.id not in [j.id for j in due]
+    assert len(store.list_due("email", JobState.DELAYED, until=T0 + dt.timedelta(days=1), limit=1)) == 1
+
+
+def test_moving_a_delayed_job_reindexes_it(store: JobStore) -> None:
+    job = store.create(make_job(state=JobState.DELAYED, run_at=T0))
+    store.replace(job.moved_to(JobState.WAITING), expected_version=1)
+    assert store.list_due("email", JobState.DELAYED, until=T0 + dt.timedelta(days=1), limit=10) == []
+    assert [j.id for j in store.list_jobs("email", JobState.WAITING)] == [job.id]
+
+
+def test_pause_flags_are_per_queue(store: JobStore) -> None:
+    assert store.paused_queues() == set()
+    store.set_paused("email", True)
+    store.set_paused("sms", True)
+    store.set_paused("sms", False)
+    assert store.paused_queues() == {"email"}
+    assert store.is_paused("email")
+    assert not store.is_paused("sms")
+
+
+def test_rate_slots_allow_max_then_report_wait(store: JobStore) -> None:
+    now = dt.datetime(2026, 1, 1, 12, 0, 15, tzinfo=dt.UTC)
+    granted = [store.take_rate_slot("email", max_jobs=3, per_seconds=60, now=now) for _ in range(3)]
+    assert granted == [0.0, 0.0, 0.0]
+    wait = store.take_rate_slot("email", max_jobs=3, per_seconds=60, now=now)
+    assert wait == pytest.approx(45.0)
+    assert store.take_rate_slot("sms", max_jobs=3, per_seconds=60, now=now) == 0.0
+    next_window = now + dt.timedelta(seconds=50)
+    assert store.take_rate_slot("email", max_jobs=3, per_seconds=60, now=next_window) == 0.0
+
+
+def test_large_payload_and_unicode_round_trip(store: JobStore) -> None:
+    data = {"text": "héllo ✓ \u0000 日本", "rows": [{"i": i, "v": "x" * 50} for i in range(500)]}
+    stored = store.create(make_job(data=data))
+    assert store.get(stored.id).data == data
+
+
+def test_ping_succeeds(store: JobStore) -> None:
+    store.ping()
