@@ -110,3 +110,19 @@ def memory_store():
 def store(request: pytest.FixtureRequest):
     """Each job store in turn: the contract suite runs against all three."""
     return request.getfixturevalue(f"{request.param}_store")
+
+
+@pytest.fixture
+def runtime(aws, store):
+    """A runtime on moto's SQS and S3 with each job store in turn."""
+    from tests.support import make_runtime
+
+    return make_runtime(store)
+
+
+@pytest.fixture
+def memory_runtime(aws, memory_store):
+    """A runtime on moto's SQS and S3 with the in-memory store (for flows the contract already covers)."""
+    from tests.support import make_runtime
+
+    return make_runtime(memory_store)

@@ -77,3 +77,16 @@ class JobCancelled(JoblineError):
 
 class EnqueueFailed(JoblineError):
     """The record could not be announced on its queue; nothing was kept."""
+
+
+class UnrecoverableError(JoblineError):
+    """Raised by a job function to fail the job at once, without its remaining attempts
+    (BullMQ's UnrecoverableError)."""
+
+
+class JobLocked(JoblineError):
+    """The job is running; it cannot be removed or changed until its attempt ends."""
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__(f"job {job_id!r} is active")
+        self.job_id = job_id

@@ -27,10 +27,7 @@ class Backoff(BaseModel):
         """Seconds to wait after the `attempts_made`-th failed attempt (1-based)."""
         if attempts_made < 1:
             raise ValueError("attempts_made starts at 1")
-        if self.type is BackoffKind.FIXED:
-            seconds = self.delay
-        else:
-            seconds = self.delay * 2 ** (attempts_made - 1)
+        seconds = self.delay if self.type is BackoffKind.FIXED else self.delay * 2 ** (attempts_made - 1)
         return int(min(round(seconds), MAX_BACKOFF_SECONDS))
 
 

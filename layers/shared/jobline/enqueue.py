@@ -1,0 +1,121 @@
+"""Enqueue: write the record, then send the wake-up call."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+from typing import Any
+
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+
+from jobline.errors import EnqueueFailed, JobExists, StaleJob
+from jobline.handlers import get_job_type
+from jobline.jobs import Job, JobMessage, job_id_for_key, new_job_id
+from jobline.queues import get_queue
+from jobline.retry import Backoff
+from jobline.runtime import Runtime
+from jobline.states import JobState
+from jobline.transport import MAX_DELAY_SECONDS
+
+MAX_DELAY = dt.timedelta(days=366)
+
+
+class JobOptions(BaseModel):
+    """Per-job options, named as BullMQ users know them."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    job_id: str | None = Field(
+        default=None,
+        alias="jobId",
+        min_length=1,
+        max_length=128,
+        description="Idempotency key: the same key in the same queue returns the same job.",
+    )
+    delay: float | None = Field(default=None, ge=0, le=MAX_DELAY.total_seconds(), description="seconds")
+    run_at: dt.datetime | None = Field(default=None, alias="runAt")
+    attempts: int | None = Field(default=None, ge=1, le=25)
+    backoff: Backoff | None = None
+    priority: int | None = Field(default=None, ge=0, le=2_097_152)
+    timeout: float | None = Field(default=None, gt=0, description="seconds; at most the queue's job timeout")
+    callback_url: AnyHttpUrl | None = Field(default=None, alias="callbackUrl")
+
+
+@dataclasses.dataclass(frozen=True)
+class Enqueued:
+    job: Job
+    created: bool
+
+
+def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:
+    if options.run_at is not None:
+        run_at = options.run_at if options.run_at.tzinfo else options.run_at.replace(tzinfo=dt.UTC)
+        return run_at if run_at > now else None
+    if options.delay:
+        return now + dt.timedelta(seconds=options.delay)
+    return None
+
+
+def enqueue(
+    runtime: Runtime,
+    *,
+    queue: str,
+    name: str,
+    data: dict[str, Any],
+    tenant_id: str,
+    user_id: str | None = None,
+    options: JobOptions | None = None,
+) -> Enqueued:
+    """Create a job and put it on its queue; a known `jobId` returns the existing job instead."""
+    settings = get_queue(queue)
+    payload = get_job_type(queue, name).validate(data)
+    options = options or JobOptions()
+    now = runtime.clock()
+    job_id = job_id_for_key(tenant_id=tenant_id, queue=queue, key=options.job_id) if options.job_id else new_job_id()
+    run_at = _run_at(options, now)
+    delay = (run_at - now).total_seconds() if run_at else 0.0
+    # Short delays ride on SQS DelaySeconds; longer ones wait in the store for the tick.
+    send_now = delay <= MAX_DELAY_SECONDS
+    timeout = min(options.timeout or settings.job_timeout_seconds, settings.job_timeout_seconds)
+
+    job = Job(
+        id=job_id,
+        queue=queue,
+        name=name,
+        tenant_id=tenant_id,
+        user_id=user_id,
+        key=options.job_id,
+        data=payload,
+        state=JobState.DELAYED if run_at else JobState.WAITING,
+        max_attempts=options.attempts or settings.attempts,
+        backoff=options.backoff or settings.backoff,
+        priority=settings.default_priority if options.priority is None else options.priority,
+        timeout_seconds=timeout,
+        created_at=now,
+        run_at=run_at,
+        dispatch=1,
+        message_sent=send_now,
+        callback_url=str(options.callback_url) if options.callback_url else None,
+    )
+    body = json.dumps(payload, separators=(",", ":")).encode()
+    if len(body) > runtime.settings.jobline_max_inline_payload_bytes:
+        ref = runtime.payloads.put(tenant_id=tenant_id, job_id=job_id, body=body)
+        job = job.model_copy(update={"data": {}, "data_ref": ref})
+
+    try:
+        stored = runtime.store.create(job)
+    except JobExists as exists:
+        return Enqueued(job=exists.existing, created=False)
+
+    if send_now:
+        message = JobMessage(job_id=stored.id, queue=queue, dispatch=stored.dispatch, data_ref=stored.data_ref)
+        try:
+            runtime.transport.send(message, delay_seconds=delay)
+        except Exception as exc:
+            # A record with no message would wait forever; take it back so the caller can retry.
+            with contextlib.suppress(StaleJob):
+                runtime.store.delete(stored.id, expected_version=stored.version)
+            raise EnqueueFailed(f"could not put job {stored.id} on queue {queue!r}: {exc}") from exc
+    return Enqueued(job=stored, created=True)

@@ -1,0 +1,79 @@
+"""The runtime: the job store, the SQS transport, the payload store and the clock, built once."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from jobline.clock import utcnow
+from jobline.config import Settings, StoreKind, get_settings
+from jobline.consumers import ConsumerSwitch, EventSourceMappingSwitch, StoreFlagOnly
+from jobline.payloads import PayloadStore
+from jobline.store.base import JobStore
+from jobline.transport import QueueTransport
+
+_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+
+
+@dataclasses.dataclass
+class Runtime:
+    """Everything the job core talks to; handlers get one from `get_runtime()`, tests build their own."""
+
+    store: JobStore
+    transport: QueueTransport
+    payloads: PayloadStore
+    switch: ConsumerSwitch
+    settings: Settings
+    clock: Callable[[], dt.datetime] = utcnow
+
+
+def aws_client(service: str, settings: Settings | None = None) -> Any:
+    """A boto3 client, pointed at the local AWS emulation when one is configured."""
+    settings = settings or get_settings()
+    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, config=_BOTO_CONFIG)
+
+
+def build_store(settings: Settings) -> JobStore:
+    """The job store the settings name."""
+    if settings.jobline_store is StoreKind.REDIS:
+        import redis
+
+        from jobline.store.redis_store import RedisJobStore
+
+        client = redis.Redis.from_url(settings.jobline_redis_url, socket_timeout=5, health_check_interval=30)
+        return RedisJobStore(client, prefix=settings.jobline_redis_prefix)
+    if settings.jobline_store is StoreKind.MEMORY:
+        from jobline.store.memory import MemoryJobStore
+
+        return MemoryJobStore()
+    from jobline.store.dynamodb import DynamoJobStore
+
+    return DynamoJobStore(settings.jobline_table, client=aws_client("dynamodb", settings))
+
+
+def build_runtime(settings: Settings, *, store: JobStore | None = None, local: bool = False) -> Runtime:
+    """A runtime for `settings`; `local` skips the event source mappings that only AWS has."""
+    transport = QueueTransport(aws_client("sqs", settings), prefix=settings.jobline_queue_prefix)
+    switch: ConsumerSwitch = (
+        StoreFlagOnly() if local else EventSourceMappingSwitch(aws_client("lambda", settings), transport)
+    )
+    return Runtime(
+        store=store or build_store(settings),
+        transport=transport,
+        payloads=PayloadStore(aws_client("s3", settings), bucket=settings.jobline_bucket),
+        switch=switch,
+        settings=settings,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def get_runtime() -> Runtime:
+    """The process-wide runtime, built on first use (once per Lambda cold start)."""
+    settings = get_settings()
+    return build_runtime(settings, local=settings.aws_endpoint_url is not None)

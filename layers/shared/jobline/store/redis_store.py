@@ -1,0 +1,234 @@
+"""The Redis job store: one JSON string per job, sorted-set indexes per state, Lua for every conditional write.
+
+Keys (all under `prefix`; queue and tenant names are percent-encoded so a ':' in a name cannot make two
+different indexes share a key):
+
+- `job:{id}`                         the job's JSON, `version` included
+- `idx:{queue}:{state}`              sorted set of job ids, score = `Job.index_time()` as a Unix timestamp
+- `tidx:{tenant}:{queue}:{state}`    the same, for one tenant
+- `paused`                           set of paused queue names
+- `rate:{queue}:{window}`            jobs started in one fixed rate window
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import quote
+
+import redis
+
+from jobline.errors import JobExists, StaleJob
+from jobline.jobs import Job
+from jobline.states import JobState
+from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
+
+# KEYS: job, queue index, tenant index. ARGV: json, score, id. Returns the stored JSON if the id is taken.
+_CREATE = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return existing end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('ZADD', KEYS[2], ARGV[2], ARGV[3])
+redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
+return false
+"""
+
+# KEYS: job, then every state index of the job's queue and tenant, then the two indexes it moves into.
+# ARGV: expected version, json, score, id, queue, tenant. Returns 1 on a win, 0 when stale, -1 when the
+# caller tried to move the job to another queue or tenant (its old index entries would be left behind).
+# The old state is not passed in: removing the id from every state index keeps all keys declared and
+# cannot miss, whatever the stored state is.
+_REPLACE = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local doc = cjson.decode(stored)
+if doc.version ~= tonumber(ARGV[1]) then return 0 end
+if doc.queue ~= ARGV[5] or doc.tenant_id ~= ARGV[6] then return -1 end
+redis.call('SET', KEYS[1], ARGV[2])
+for i = 2, #KEYS - 2 do redis.call('ZREM', KEYS[i], ARGV[4]) end
+redis.call('ZADD', KEYS[#KEYS - 1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[#KEYS], ARGV[3], ARGV[4])
+return 1
+"""
+
+# KEYS: job, then every state index of the job's queue and tenant. ARGV: expected version, id, queue, tenant.
+# The queue and tenant were read before the call to name the index keys; if a job of that id was since
+# recreated elsewhere, those keys would be wrong, so that counts as stale too.
+_DELETE = """
+local stored = redis.call('GET', KEYS[1])
+if not stored then return 0 end
+local doc = cjson.decode(stored)
+if doc.version ~= tonumber(ARGV[1]) or doc.queue ~= ARGV[3] or doc.tenant_id ~= ARGV[4] then return 0 end
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
+return 1
+"""
+
+# KEYS: window counter. ARGV: max jobs, ttl. The key outlives its window so a worker whose clock lags a
+# little still finds the count; the caller's `now` names the window, never the Redis server's clock.
+_TAKE_SLOT = """
+local taken = tonumber(redis.call('GET', KEYS[1]) or '0')
+if taken >= tonumber(ARGV[1]) then return 0 end
+redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+def _text(value: object) -> str:
+    # The client may or may not have been built with decode_responses=True.
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _name(value: str) -> str:
+    return quote(value, safe="")
+
+
+def _score(job: Job) -> str:
+    # repr keeps every digit of the float, so list_due's `until` compares equal to a stored time.
+    return repr(job.index_time().timestamp())
+
+
+class RedisJobStore(JobStore):
+    """Jobs in Redis, safe for many threads and processes sharing one server."""
+
+    def __init__(self, client: redis.Redis, *, prefix: str = "jobline:") -> None:
+        self._client = client
+        self._prefix = prefix
+        self._create = client.register_script(_CREATE)
+        self._replace = client.register_script(_REPLACE)
+        self._delete = client.register_script(_DELETE)
+        self._take_slot = client.register_script(_TAKE_SLOT)
+
+    def _job_key(self, job_id: str) -> str:
+        return f"{self._prefix}job:{job_id}"
+
+    def _index_key(self, queue: str, state: JobState, tenant_id: str | None = None) -> str:
+        if tenant_id is None:
+            return f"{self._prefix}idx:{_name(queue)}:{state.value}"
+        return f"{self._prefix}tidx:{_name(tenant_id)}:{_name(queue)}:{state.value}"
+
+    def _all_index_keys(self, queue: str, tenant_id: str) -> list[str]:
+        return [self._index_key(queue, s) for s in JobState] + [self._index_key(queue, s, tenant_id) for s in JobState]
+
+    def _load(self, job_ids: list[str]) -> list[Job]:
+        if not job_ids:
+            return []
+        raws = self._client.mget([self._job_key(i) for i in job_ids])
+        # An id can outlive its job for the moment between the index read and MGET.
+        return [Job.model_validate_json(raw) for raw in raws if raw is not None]
+
+    def create(self, job: Job) -> Job:
+        """Store `job` at version 1, or raise JobExists with the job already stored under its id."""
+        stored = job.model_copy(update={"version": 1}, deep=True)
+        keys = [
+            self._job_key(job.id),
+            self._index_key(job.queue, job.state),
+            self._index_key(job.queue, job.state, job.tenant_id),
+        ]
+        existing = self._create(keys=keys, args=[stored.model_dump_json(), _score(stored), job.id])
+        if existing is not None:
+            raise JobExists(Job.model_validate_json(existing))
+        return stored
+
+    def get(self, job_id: str) -> Job | None:
+        """The job with this id, or None."""
+        raw = self._client.get(self._job_key(job_id))
+        return None if raw is None else Job.model_validate_json(raw)
+
+    def replace(self, job: Job, *, expected_version: int) -> Job:
+        """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
+        stored = job.model_copy(update={"version": expected_version + 1}, deep=True)
+        keys = [
+            self._job_key(job.id),
+            *self._all_index_keys(job.queue, job.tenant_id),
+            self._index_key(job.queue, job.state),
+            self._index_key(job.queue, job.state, job.tenant_id),
+        ]
+        args: list[str | int] = [
+            expected_version,
+            stored.model_dump_json(),
+            _score(stored),
+            job.id,
+            job.queue,
+            job.tenant_id,
+        ]
+        outcome = self._replace(keys=keys, args=args)
+        if outcome == -1:
+            raise ValueError(f"job {job.id!r} cannot change its queue or tenant")
+        if outcome != 1:
+            raise StaleJob(job.id, expected_version)
+        return stored
+
+    def delete(self, job_id: str, *, expected_version: int) -> None:
+        """Remove the job and its index entries if it is still at `expected_version`."""
+        # The port passes only an id, so read the job once to learn which indexes hold it.
+        current = self.get(job_id)
+        if current is None or current.version != expected_version:
+            raise StaleJob(job_id, expected_version)
+        keys = [self._job_key(job_id), *self._all_index_keys(current.queue, current.tenant_id)]
+        if self._delete(keys=keys, args=[expected_version, job_id, current.queue, current.tenant_id]) != 1:
+            raise StaleJob(job_id, expected_version)
+
+    def counts(self, queue: str, *, tenant_id: str | None = None) -> dict[JobState, int]:
+        """Jobs per state in `queue` (for one tenant if given), one ZCARD per state in one round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        for state in JobState:
+            pipe.zcard(self._index_key(queue, state, tenant_id))
+        counts = empty_counts()
+        for state, count in zip(JobState, pipe.execute(), strict=True):
+            counts[state] = int(count)
+        return counts
+
+    def list_jobs(
+        self,
+        queue: str,
+        state: JobState,
+        *,
+        offset: int = 0,
+        limit: int = 100,
+        tenant_id: str | None = None,
+    ) -> list[Job]:
+        """A page of the jobs in `state`, by index time (finished ones newest first), ties by id."""
+        limit = min(limit, MAX_PAGE)
+        if limit <= 0:
+            # ZRANGE's stop of offset - 1 would be -1 here, which Redis reads as "to the end".
+            return []
+        offset = max(offset, 0)
+        key = self._index_key(queue, state, tenant_id)
+        ids = self._client.zrange(key, offset, offset + limit - 1, desc=newest_first(state))
+        # A job can change state between the two reads; do not show it under a state it has left.
+        return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
+
+    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+        """Up to `limit` jobs in `state` whose index time is at or before `until`, oldest first."""
+        if limit <= 0:
+            return []
+        key = self._index_key(queue, state)
+        ids = self._client.zrangebyscore(key, "-inf", repr(until.timestamp()), start=0, num=limit)
+        return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
+
+    def set_paused(self, queue: str, paused: bool) -> None:
+        """Record whether `queue` is paused."""
+        if paused:
+            self._client.sadd(f"{self._prefix}paused", queue)
+        else:
+            self._client.srem(f"{self._prefix}paused", queue)
+
+    def paused_queues(self) -> set[str]:
+        """The names of the paused queues."""
+        return {_text(name) for name in self._client.smembers(f"{self._prefix}paused")}
+
+    def is_paused(self, queue: str) -> bool:
+        """Whether `queue` is paused, without reading the whole set."""
+        return bool(self._client.sismember(f"{self._prefix}paused", queue))
+
+    def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
+        """0.0 if a start in `queue`'s current window is allowed (and counted), else the seconds left in it."""
+        window, left = window_bounds(now, per_seconds)
+        key = f"{self._prefix}rate:{_name(queue)}:{window}"
+        granted = self._take_slot(keys=[key], args=[max_jobs, per_seconds * 2])
+        return 0.0 if granted == 1 else left
+
+    def ping(self) -> None:
+        """Raise if Redis cannot be reached."""
+        self._client.ping()

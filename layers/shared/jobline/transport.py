@@ -1,0 +1,102 @@
+"""SQS as the wake-up channel: send, re-queue, dead-letter, and read queue depths."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Any
+
+from jobline.jobs import JobMessage
+
+# SQS limits: DelaySeconds at most 15 minutes, visibility timeout at most 12 hours.
+MAX_DELAY_SECONDS = 900
+MAX_VISIBILITY_SECONDS = 12 * 60 * 60
+
+# Message attributes that tell the dead-letter reconciler who put a message in a DLQ.
+DEAD_LETTERED_BY = "jobline-dead-lettered-by"
+ERROR_ATTRIBUTE = "jobline-error"
+
+
+class QueueTransport:
+    """Talks to the SQS queue and DLQ of each logical queue, named `<prefix><queue>[-dlq]`."""
+
+    def __init__(self, sqs_client: Any, *, prefix: str) -> None:
+        self._sqs = sqs_client
+        self._prefix = prefix
+
+    @functools.cache  # noqa: B019 - one transport lives as long as its process
+    def queue_url(self, queue: str) -> str:
+        """The URL of `queue`'s SQS queue, looked up once."""
+        return str(self._sqs.get_queue_url(QueueName=f"{self._prefix}{queue}")["QueueUrl"])
+
+    @functools.cache  # noqa: B019
+    def dlq_url(self, queue: str) -> str:
+        """The URL of `queue`'s dead-letter queue, looked up once."""
+        return str(self._sqs.get_queue_url(QueueName=f"{self._prefix}{queue}-dlq")["QueueUrl"])
+
+    @functools.cache  # noqa: B019
+    def queue_arn(self, queue: str) -> str:
+        attrs = self._sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=["QueueArn"])
+        return str(attrs["Attributes"]["QueueArn"])
+
+    def send(self, message: JobMessage, *, delay_seconds: float = 0) -> str:
+        """Put a wake-up call for the job on its queue, visible after `delay_seconds` (capped at 15 min)."""
+        delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
+        response = self._sqs.send_message(
+            QueueUrl=self.queue_url(message.queue),
+            MessageBody=message.model_dump_json(exclude_none=True),
+            DelaySeconds=delay,
+        )
+        return str(response["MessageId"])
+
+    def dead_letter(self, message: JobMessage, *, error: str) -> None:
+        """Move the job's message to its DLQ, marked as recorded by the worker."""
+        self._sqs.send_message(
+            QueueUrl=self.dlq_url(message.queue),
+            MessageBody=message.model_dump_json(exclude_none=True),
+            MessageAttributes={
+                DEAD_LETTERED_BY: {"DataType": "String", "StringValue": "worker"},
+                ERROR_ATTRIBUTE: {"DataType": "String", "StringValue": (error or "failed")[:1000]},
+            },
+        )
+
+    def change_visibility(self, queue: str, receipt_handle: str, seconds: float) -> None:
+        """Hide a received message for `seconds` more: the wait before its next delivery."""
+        timeout = max(0, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
+        self._sqs.change_message_visibility(
+            QueueUrl=self.queue_url(queue), ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+        )
+
+    def depths(self, queue: str) -> dict[str, int]:
+        """Approximate message counts of the queue and its DLQ."""
+        names = [
+            "ApproximateNumberOfMessages",
+            "ApproximateNumberOfMessagesNotVisible",
+            "ApproximateNumberOfMessagesDelayed",
+        ]
+        main = self._sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=names)["Attributes"]
+        dlq = self._sqs.get_queue_attributes(QueueUrl=self.dlq_url(queue), AttributeNames=names[:1])["Attributes"]
+        return {
+            "visible": int(main.get("ApproximateNumberOfMessages", 0)),
+            "in_flight": int(main.get("ApproximateNumberOfMessagesNotVisible", 0)),
+            "delayed": int(main.get("ApproximateNumberOfMessagesDelayed", 0)),
+            "dlq": int(dlq.get("ApproximateNumberOfMessages", 0)),
+        }
+
+    def receive_dead_letters(self, queue: str, *, max_messages: int = 10) -> list[dict[str, Any]]:
+        """Peek at up to 10 DLQ messages; they become visible again at once (visibility 0)."""
+        response = self._sqs.receive_message(
+            QueueUrl=self.dlq_url(queue),
+            MaxNumberOfMessages=max(1, min(10, max_messages)),
+            VisibilityTimeout=0,
+            MessageAttributeNames=["All"],
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        return list(response.get("Messages", []))
+
+    def delete_dead_letter(self, queue: str, receipt_handle: str) -> None:
+        self._sqs.delete_message(QueueUrl=self.dlq_url(queue), ReceiptHandle=receipt_handle)
+
+    def purge_dead_letters(self, queue: str) -> None:
+        """Empty the DLQ (SQS allows one purge a minute per queue)."""
+        self._sqs.purge_queue(QueueUrl=self.dlq_url(queue))
