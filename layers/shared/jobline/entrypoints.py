@@ -1,0 +1,18 @@
+"""The Lambda entry points the functions share; each `functions/<name>/app.py` re-exports one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from jobline.observability import logger, tracer
+from jobline.runtime import get_runtime
+from jobline.worker import Worker
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """An SQS batch of job messages: run each job, report the records to deliver again."""
+    return Worker(get_runtime()).handle_batch(event, context)
