@@ -53,7 +53,8 @@ GLOBAL_SECONDARY_INDEXES = [
 ]
 
 # A safety net only: the application deletes finished jobs by its own retention rules;
-# TTL just makes sure a forgotten one does not stay forever.
+# TTL just makes sure a forgotten one does not stay forever. A TTL delete bypasses the
+# counters, so it leaves the finished counts one too high; retention must run first.
 FINISHED_TTL = dt.timedelta(days=30)
 # Rate window items outlive their window a little so a late reader still sees the count.
 RATE_TTL_SLACK_SECONDS = 3_600
