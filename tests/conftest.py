@@ -22,9 +22,7 @@ os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
 REDIS_URL = os.environ.get("JOBLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 POSTGRES_ADMIN_URL = os.environ.get("JOBLINE_TEST_POSTGRES_URL", "postgresql+pg8000://postgres@127.0.0.1:5432/postgres")
 
-START_REDIS = (
-    "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
-)
+START_REDIS = "redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save '' --appendonly no"
 START_POSTGRES = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
 
 
@@ -82,9 +80,8 @@ def aws() -> Iterator[None]:
 
 @pytest.fixture
 def dynamodb_store(aws):
-    from jobline.store.dynamodb import DynamoJobStore, create_table
-
     import boto3
+    from jobline.store.dynamodb import DynamoJobStore, create_table
 
     client = boto3.client("dynamodb")
     table = f"jobline-test-{uuid.uuid4().hex[:8]}"

@@ -7,11 +7,10 @@ import time
 from collections import Counter
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
 from jobline.context import JobContext
 from jobline.errors import UnrecoverableError
 from jobline.handlers import job_type
+from pydantic import BaseModel, ConfigDict
 
 QUEUE = "generic-task"
 # What each job's function did, by job id: the tests read effects from here.
@@ -57,4 +56,9 @@ def unrecoverable(payload: dict[str, Any], ctx: JobContext) -> None:
 
 @job_type("email", "test-noop")
 def noop(payload: dict[str, Any], ctx: JobContext) -> None:
+    _count(ctx)
+
+
+@job_type("room-generation", "test-room-noop")
+def room_noop(payload: dict[str, Any], ctx: JobContext) -> None:
     _count(ctx)

@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 
 import pytest
-
 from jobline.errors import JobExists, StaleJob
 from jobline.jobs import Job, new_job_id
 from jobline.states import JobState
@@ -155,6 +154,13 @@ def test_list_due_returns_only_due_jobs_oldest_first(store: JobStore) -> None:
     assert [j.id for j in due] == [sooner.id, soon.id]
     assert late.id not in [j.id for j in due]
     assert len(store.list_due("email", JobState.DELAYED, until=T0 + dt.timedelta(days=1), limit=1)) == 1
+
+
+def test_list_due_for_one_tenant_leaves_other_tenants_out(store: JobStore) -> None:
+    mine = store.create(make_job(tenant="t1", state=JobState.DELAYED, run_at=T0))
+    store.create(make_job(tenant="t2", state=JobState.DELAYED, run_at=T0))
+    due = store.list_due("email", JobState.DELAYED, until=T0, limit=10, tenant_id="t1")
+    assert [j.id for j in due] == [mine.id]
 
 
 def test_moving_a_delayed_job_reindexes_it(store: JobStore) -> None:

@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 
 import pytest
-
 from jobline import operations, ticks
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import InvalidPayload
@@ -14,6 +13,7 @@ from jobline.jobs import JobMessage
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Outcome, RedeliverLater, Worker
+
 from tests import jobtypes
 from tests.support import FakeClock, deliver, make_visible, receive, sqs_event
 
@@ -22,7 +22,10 @@ T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 
 
 def add(runtime, value="x", *, tenant="t1", **options):
-    payload = {"value": value, **{k: options.pop(k) for k in list(options) if k in ("fail_times", "crash_times", "sleep", "steps")}}
+    payload = {
+        "value": value,
+        **{k: options.pop(k) for k in list(options) if k in ("fail_times", "crash_times", "sleep", "steps")},
+    }
     return enqueue(
         runtime, queue=Q, name="test-echo", data=payload, tenant_id=tenant, options=JobOptions(**options)
     ).job
@@ -216,15 +219,23 @@ def test_worker_progress_and_logs_are_recorded(runtime) -> None:
 
 
 def test_enqueue_same_job_id_returns_existing_job_and_sends_once(runtime) -> None:
-    first = enqueue(runtime, queue=Q, name="test-echo", data={"value": "a"}, tenant_id="t1",
-                    options=JobOptions(jobId="order-42"))
-    again = enqueue(runtime, queue=Q, name="test-echo", data={"value": "b"}, tenant_id="t1",
-                    options=JobOptions(jobId="order-42"))
-    other_tenant = enqueue(runtime, queue=Q, name="test-echo", data={"value": "c"}, tenant_id="t2",
-                           options=JobOptions(jobId="order-42"))
+    first = enqueue(
+        runtime, queue=Q, name="test-echo", data={"value": "a"}, tenant_id="t1", options=JobOptions(jobId="order-42")
+    )
+    again = enqueue(
+        runtime, queue=Q, name="test-echo", data={"value": "b"}, tenant_id="t1", options=JobOptions(jobId="order-42")
+    )
+    other_tenant = enqueue(
+        runtime, queue=Q, name="test-echo", data={"value": "c"}, tenant_id="t2", options=JobOptions(jobId="order-42")
+    )
     assert first.created and not again.created and other_tenant.created
-    assert again.job.id == first.job.id and again.job.data == {"value": "a", "fail_times": 0, "crash_times": 0,
-                                                               "sleep": 0.0, "steps": 0}
+    assert again.job.id == first.job.id and again.job.data == {
+        "value": "a",
+        "fail_times": 0,
+        "crash_times": 0,
+        "sleep": 0.0,
+        "steps": 0,
+    }
     assert other_tenant.job.id != first.job.id
     assert len(receive(runtime, Q)) == 2
 

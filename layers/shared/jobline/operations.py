@@ -160,7 +160,15 @@ def _delete_all(runtime: Runtime, jobs: list[Job]) -> int:
     return removed
 
 
-def clean_queue(runtime: Runtime, queue: str, *, grace: dt.timedelta, state: JobState, limit: int = SWEEP_LIMIT) -> int:
+def clean_queue(
+    runtime: Runtime,
+    queue: str,
+    *,
+    grace: dt.timedelta,
+    state: JobState,
+    limit: int = SWEEP_LIMIT,
+    tenant_id: str | None = None,
+) -> int:
     """Remove `state` jobs (completed or failed) that finished more than `grace` ago; returns the count."""
     get_queue(queue)
     if not state.is_finished:
@@ -168,7 +176,9 @@ def clean_queue(runtime: Runtime, queue: str, *, grace: dt.timedelta, state: Job
     until = runtime.clock() - grace
     removed = 0
     while removed < limit:
-        batch = runtime.store.list_due(queue, state, until=until, limit=min(_PAGE, limit - removed))
+        batch = runtime.store.list_due(
+            queue, state, until=until, limit=min(_PAGE, limit - removed), tenant_id=tenant_id
+        )
         if not batch:
             break
         gone = _delete_all(runtime, batch)
@@ -178,14 +188,23 @@ def clean_queue(runtime: Runtime, queue: str, *, grace: dt.timedelta, state: Job
     return removed
 
 
-def drain_queue(runtime: Runtime, queue: str, *, include_delayed: bool = False, limit: int = SWEEP_LIMIT) -> int:
+def drain_queue(
+    runtime: Runtime,
+    queue: str,
+    *,
+    include_delayed: bool = False,
+    limit: int = SWEEP_LIMIT,
+    tenant_id: str | None = None,
+) -> int:
     """Remove the jobs waiting to run (and delayed ones if asked); their messages become no-ops."""
     get_queue(queue)
     states = [JobState.WAITING, *([JobState.DELAYED] if include_delayed else [])]
     removed = 0
     for state in states:
         while removed < limit:
-            batch = runtime.store.list_jobs(queue, state, offset=0, limit=min(_PAGE, limit - removed))
+            batch = runtime.store.list_jobs(
+                queue, state, offset=0, limit=min(_PAGE, limit - removed), tenant_id=tenant_id
+            )
             if not batch:
                 break
             gone = _delete_all(runtime, batch)
@@ -195,10 +214,17 @@ def drain_queue(runtime: Runtime, queue: str, *, include_delayed: bool = False, 
     return removed
 
 
-def clear_failed(runtime: Runtime, queue: str, *, limit: int = SWEEP_LIMIT) -> int:
-    """Remove every failed job of `queue` and empty its DLQ."""
-    removed = clean_queue(runtime, queue, grace=dt.timedelta(0), state=JobState.FAILED, limit=limit)
-    runtime.transport.purge_dead_letters(queue)
+def clear_failed(runtime: Runtime, queue: str, *, limit: int = SWEEP_LIMIT, tenant_id: str | None = None) -> int:
+    """Remove the failed jobs of `queue` (of one tenant if given).
+
+    For all tenants the DLQ is emptied too; for one tenant its DLQ copies are dropped by
+    the next tick, which finds their jobs gone.
+    """
+    removed = clean_queue(
+        runtime, queue, grace=dt.timedelta(0), state=JobState.FAILED, limit=limit, tenant_id=tenant_id
+    )
+    if tenant_id is None:
+        runtime.transport.purge_dead_letters(queue)
     return removed
 
 

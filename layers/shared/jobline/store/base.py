@@ -68,8 +68,10 @@ class JobStore(abc.ABC):
         """A page of the jobs in `state`, ordered by `Job.index_time` (finished ones newest first)."""
 
     @abc.abstractmethod
-    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
-        """Up to `limit` jobs in `state` whose index time is at or before `until`, oldest first.
+    def list_due(
+        self, queue: str, state: JobState, *, until: dt.datetime, limit: int, tenant_id: str | None = None
+    ) -> list[Job]:
+        """Up to `limit` jobs in `state` (of one tenant if given) whose index time is at or before `until`, oldest first.
 
         Serves the delayed-job release (due run_at) and age-based retention (finished_at).
         """

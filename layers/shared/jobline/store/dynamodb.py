@@ -216,21 +216,21 @@ class DynamoJobStore(JobStore):
         # GSIs are eventually consistent in real AWS: a job written a moment ago may be
         # missing from (or still listed under its old state in) this page.
         limit = min(limit, MAX_PAGE)
-        if tenant_id is None:
-            index, key_name, key = QUEUE_STATE_INDEX, "gsi1pk", f"{queue}#{state.value}"
-        else:
-            index, key_name, key = TENANT_QUEUE_STATE_INDEX, "gsi2pk", f"{tenant_id}#{queue}#{state.value}"
+        index, prefix, key = _index_for(queue, state, tenant_id)
         jobs = self._query(
-            index, f"{key_name} = :pk", {":pk": {"S": key}}, forward=not newest_first(state), wanted=offset + limit
+            index, f"{prefix}pk = :pk", {":pk": {"S": key}}, forward=not newest_first(state), wanted=offset + limit
         )
         return jobs[offset : offset + limit]
 
-    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+    def list_due(
+        self, queue: str, state: JobState, *, until: dt.datetime, limit: int, tenant_id: str | None = None
+    ) -> list[Job]:
         """Up to `limit` jobs in `state` whose index time is at or before `until`, oldest first."""
         # Every key of a time <= until sorts below the next microsecond's bare number,
         # whatever characters the job id holds.
-        values = {":pk": {"S": f"{queue}#{state.value}"}, ":next": {"S": f"{_micros(until) + 1:020d}"}}
-        return self._query(QUEUE_STATE_INDEX, "gsi1pk = :pk AND gsi1sk < :next", values, forward=True, wanted=limit)
+        index, prefix, key = _index_for(queue, state, tenant_id)
+        values = {":pk": {"S": key}, ":next": {"S": f"{_micros(until) + 1:020d}"}}
+        return self._query(index, f"{prefix}pk = :pk AND {prefix}sk < :next", values, forward=True, wanted=limit)
 
     def set_paused(self, queue: str, paused: bool) -> None:
         """Record whether `queue` is paused."""
@@ -350,3 +350,10 @@ class DynamoJobStore(JobStore):
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         return jobs
+
+
+def _index_for(queue: str, state: JobState, tenant_id: str | None) -> tuple[str, str, str]:
+    """The GSI, its key-attribute prefix and partition key that list `state` jobs of a queue (or of one tenant)."""
+    if tenant_id is None:
+        return QUEUE_STATE_INDEX, "gsi1", f"{queue}#{state.value}"
+    return TENANT_QUEUE_STATE_INDEX, "gsi2", f"{tenant_id}#{queue}#{state.value}"

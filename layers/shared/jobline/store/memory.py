@@ -84,10 +84,12 @@ class MemoryJobStore(JobStore):
             )
             return [j.model_copy(deep=True) for j in jobs[offset : offset + limit]]
 
-    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+    def list_due(
+        self, queue: str, state: JobState, *, until: dt.datetime, limit: int, tenant_id: str | None = None
+    ) -> list[Job]:
         with self._lock:
             jobs = sorted(
-                (j for j in self._select(queue, state, None) if j.index_time() <= until),
+                (j for j in self._select(queue, state, tenant_id) if j.index_time() <= until),
                 key=lambda j: (j.index_time(), j.id),
             )
             return [j.model_copy(deep=True) for j in jobs[:limit]]

@@ -199,11 +199,13 @@ class RedisJobStore(JobStore):
         # A job can change state between the two reads; do not show it under a state it has left.
         return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
 
-    def list_due(self, queue: str, state: JobState, *, until: dt.datetime, limit: int) -> list[Job]:
+    def list_due(
+        self, queue: str, state: JobState, *, until: dt.datetime, limit: int, tenant_id: str | None = None
+    ) -> list[Job]:
         """Up to `limit` jobs in `state` whose index time is at or before `until`, oldest first."""
         if limit <= 0:
             return []
-        key = self._index_key(queue, state)
+        key = self._index_key(queue, state, tenant_id)
         ids = self._client.zrangebyscore(key, "-inf", repr(until.timestamp()), start=0, num=limit)
         return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
 

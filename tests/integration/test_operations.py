@@ -1,0 +1,204 @@
+"""Queue operations on the job core: stats, retry, remove, promote, clean, drain, clear, retention."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from jobline import operations, ticks
+from jobline.enqueue import JobOptions, enqueue
+from jobline.errors import IllegalTransition, JobLocked, JobNotFound, UnknownQueue
+from jobline.jobs import JobMessage
+from jobline.queues import QUEUES
+from jobline.retry import Backoff
+from jobline.states import JobState
+from jobline.worker import Worker
+
+from tests import jobtypes
+from tests.support import FakeClock, deliver, receive
+
+Q = jobtypes.QUEUE
+T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
+
+
+def add(runtime, value="x", *, tenant="t1", fail_times=0, **options):
+    return enqueue(
+        runtime,
+        queue=Q,
+        name="test-echo",
+        data={"value": value, "fail_times": fail_times},
+        tenant_id=tenant,
+        options=JobOptions(**options),
+    ).job
+
+
+def run_all(runtime) -> None:
+    while deliver(runtime, Worker(runtime), Q) is not None:
+        pass
+
+
+def test_stats_match_the_jobs_after_a_mixed_run(runtime) -> None:
+    for i in range(3):
+        add(runtime, f"ok{i}")
+    add(runtime, "doomed", fail_times=9, attempts=1)
+    add(runtime, "later", delay=3600)
+    add(runtime, "other tenant", tenant="t2")
+    run_all(runtime)
+    add(runtime, "still waiting")
+    stats = operations.queue_stats(runtime, Q)
+    assert (stats.waiting, stats.active, stats.completed, stats.failed, stats.delayed) == (1, 0, 4, 1, 1)
+    assert stats.paused is False
+    assert stats.sqs_visible == 1
+    assert stats.dlq_depth == 1
+    mine = operations.queue_stats(runtime, Q, tenant_id="t2")
+    assert (mine.waiting, mine.completed, mine.failed) == (0, 1, 0)
+    assert mine.dlq_depth is None  # queue depths mix tenants: operators only
+    listed = operations.list_jobs(runtime, Q, JobState.COMPLETED)
+    assert len(listed) == 4
+
+
+def test_retry_failed_job_requeues_and_completes(runtime) -> None:
+    job = add(runtime, fail_times=1, attempts=1)
+    run_all(runtime)
+    assert runtime.store.get(job.id).state is JobState.FAILED
+    retried = operations.retry_job(runtime, job.id, tenant_id="t1")
+    assert retried.state is JobState.WAITING and retried.attempts == 0 and retried.error is None
+    run_all(runtime)
+    done = runtime.store.get(job.id)
+    assert done.state is JobState.COMPLETED
+    # The DLQ copy of the earlier dispatch is dropped by the next tick.
+    assert ticks.run_tick(runtime).stale_dead_letters_dropped == 1
+    assert receive(runtime, Q, dlq=True) == []
+
+
+def test_retry_of_a_job_that_has_not_failed_is_refused(runtime) -> None:
+    job = add(runtime)
+    with pytest.raises(IllegalTransition):
+        operations.retry_job(runtime, job.id)
+
+
+def test_other_tenant_job_reads_as_not_found(runtime) -> None:
+    job = add(runtime, tenant="t1")
+    with pytest.raises(JobNotFound):
+        operations.get_job(runtime, job.id, tenant_id="t2")
+    with pytest.raises(JobNotFound):
+        operations.remove_job(runtime, job.id, tenant_id="t2")
+    with pytest.raises(JobNotFound):
+        operations.get_job(runtime, job.id, queue="email")
+    assert operations.get_job(runtime, job.id, tenant_id="t1").id == job.id
+
+
+def test_remove_waiting_job_makes_its_message_a_no_op(runtime) -> None:
+    job = add(runtime)
+    operations.remove_job(runtime, job.id)
+    assert runtime.store.get(job.id) is None
+    run_all(runtime)
+    assert jobtypes.RUNS[job.id] == 0
+
+
+def test_remove_active_job_is_refused(runtime) -> None:
+    job = add(runtime)
+    stored = runtime.store.get(job.id)
+    runtime.store.replace(stored.moved_to(JobState.ACTIVE), expected_version=stored.version)
+    with pytest.raises(JobLocked):
+        operations.remove_job(runtime, job.id)
+
+
+def test_promote_delayed_job_runs_it_now_and_old_message_is_ignored(runtime) -> None:
+    job = add(runtime, delay=600)
+    promoted = operations.promote_job(runtime, job.id)
+    assert promoted.state is JobState.WAITING and promoted.dispatch == 2
+    worker = Worker(runtime)
+    assert worker.process(JobMessage(job_id=job.id, queue=Q, dispatch=1).model_dump_json()) == "skipped"
+    run_all(runtime)
+    assert runtime.store.get(job.id).state is JobState.COMPLETED
+    assert jobtypes.RUNS[job.id] == 1
+
+
+def test_clean_removes_only_finished_jobs_older_than_grace(runtime) -> None:
+    clock = FakeClock(T0)
+    runtime.clock = clock
+    old = add(runtime, "old")
+    run_all(runtime)
+    clock.advance(3600)
+    new = add(runtime, "new")
+    run_all(runtime)
+    removed = operations.clean_queue(runtime, Q, grace=dt.timedelta(minutes=30), state=JobState.COMPLETED)
+    assert removed == 1
+    assert runtime.store.get(old.id) is None
+    assert runtime.store.get(new.id) is not None
+
+
+def test_clean_for_one_tenant_leaves_other_tenants_jobs(runtime) -> None:
+    mine = add(runtime, tenant="t1")
+    theirs = add(runtime, tenant="t2")
+    run_all(runtime)
+    assert operations.clean_queue(runtime, Q, grace=dt.timedelta(0), state=JobState.COMPLETED, tenant_id="t1") == 1
+    assert runtime.store.get(mine.id) is None
+    assert runtime.store.get(theirs.id) is not None
+
+
+def test_drain_removes_waiting_and_optionally_delayed_jobs(runtime) -> None:
+    waiting = [add(runtime) for _ in range(3)]
+    delayed = add(runtime, delay=3600)
+    assert operations.drain_queue(runtime, Q) == 3
+    assert all(runtime.store.get(j.id) is None for j in waiting)
+    assert runtime.store.get(delayed.id) is not None
+    assert operations.drain_queue(runtime, Q, include_delayed=True) == 1
+    run_all(runtime)
+    assert sum(jobtypes.RUNS[j.id] for j in waiting) == 0
+
+
+def test_clear_failed_removes_failed_jobs_and_empties_dlq(runtime) -> None:
+    for _ in range(2):
+        add(runtime, fail_times=9, attempts=1)
+    run_all(runtime)
+    assert operations.queue_stats(runtime, Q).failed == 2
+    assert operations.clear_failed(runtime, Q) == 2
+    stats = operations.queue_stats(runtime, Q)
+    assert stats.failed == 0
+    assert stats.dlq_depth == 0
+
+
+def test_retention_drops_completed_jobs_past_their_age(memory_runtime) -> None:
+    runtime = memory_runtime
+    clock = FakeClock(T0)
+    runtime.clock = clock
+    old = [add(runtime).id for _ in range(5)]
+    run_all(runtime)
+    clock.advance(QUEUES[Q].keep_completed.age_seconds + 60)
+    fresh = add(runtime, "fresh")
+    run_all(runtime)
+    assert operations.apply_retention(runtime, Q) == 5
+    assert all(runtime.store.get(i) is None for i in old)
+    assert runtime.store.get(fresh.id).state is JobState.COMPLETED
+
+
+def test_retention_keeps_only_the_newest_completed_jobs_by_count(memory_runtime) -> None:
+    runtime = memory_runtime
+    clock = FakeClock(T0)
+    runtime.clock = clock
+    keep = QUEUES["room-generation"].keep_completed.count
+    worker = Worker(runtime)
+    ids = []
+    for _ in range(keep + 3):
+        job = enqueue(runtime, queue="room-generation", name="test-room-noop", data={}, tenant_id="t1").job
+        worker.process(JobMessage(job_id=job.id, queue="room-generation", dispatch=1).model_dump_json())
+        ids.append(job.id)
+        clock.advance(1)
+    assert ticks.run_nightly(runtime)["room-generation"] == 3
+    assert [runtime.store.get(i) for i in ids[:3]] == [None, None, None]
+    assert operations.queue_stats(runtime, "room-generation", with_sqs=False).completed == keep
+
+
+def test_unknown_queue_is_refused_by_every_operation(memory_runtime) -> None:
+    with pytest.raises(UnknownQueue):
+        operations.queue_stats(memory_runtime, "nope")
+    with pytest.raises(UnknownQueue):
+        operations.pause_queue(memory_runtime, "nope")
+
+
+def test_backoff_options_are_recorded_on_the_job(memory_runtime) -> None:
+    job = add(memory_runtime, attempts=5, backoff=Backoff(type="fixed", delay=7))
+    assert job.max_attempts == 5
+    assert job.backoff.delay_after(3) == 7
