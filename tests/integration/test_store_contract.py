@@ -14,7 +14,9 @@ from jobline.store.base import JobStore
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
 
-def make_job(*, queue: str = "email", tenant: str = "t1", state: JobState = JobState.WAITING, at: dt.datetime = T0, **kw) -> Job:
+def make_job(
+    *, queue: str = "email", tenant: str = "t1", state: JobState = JobState.WAITING, at: dt.datetime = T0, **kw
+) -> Job:
     return Job(id=new_job_id(), queue=queue, name="send", tenant_id=tenant, state=state, created_at=at, **kw)
 
 

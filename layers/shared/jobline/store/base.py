@@ -71,7 +71,7 @@ class JobStore(abc.ABC):
     def list_due(
         self, queue: str, state: JobState, *, until: dt.datetime, limit: int, tenant_id: str | None = None
     ) -> list[Job]:
-        """Up to `limit` jobs in `state` (of one tenant if given) whose index time is at or before `until`, oldest first.
+        """Up to `limit` jobs in `state` (one tenant's if given) with index time at or before `until`, oldest first.
 
         Serves the delayed-job release (due run_at) and age-based retention (finished_at).
         """
