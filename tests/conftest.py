@@ -123,3 +123,39 @@ def memory_runtime(aws, memory_store):
     from tests.support import make_runtime
 
     return make_runtime(memory_store)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A Postgres database of this test session's own, migrated to head, dropped afterwards."""
+    import sqlalchemy
+    from jobline.migrate import upgrade
+
+    name = f"jobline_test_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture
+def db_runtime(aws, store, database_url):
+    """A runtime on moto, each job store in turn, and the test session's Postgres database."""
+    from tests.support import make_runtime
+
+    runtime = make_runtime(store, database_url=database_url)
+    yield runtime
+    runtime.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def tenant() -> str:
+    """A tenant id no other test uses, so tests sharing the database never see each other's rows."""
+    return f"tenant-{uuid.uuid4().hex[:8]}"

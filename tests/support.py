@@ -32,10 +32,12 @@ def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:
     s3.create_bucket(Bucket=bucket)
 
 
-def make_runtime(store: JobStore) -> Runtime:
+def make_runtime(store: JobStore, *, database_url: str | None = None) -> Runtime:
     """A runtime on moto (which must be active) with freshly provisioned queues and bucket."""
     prefix = f"t{uuid.uuid4().hex[:6]}-"
     settings = Settings(jobline_queue_prefix=prefix, jobline_bucket=f"{prefix}payloads")
+    if database_url is not None:
+        settings = settings.model_copy(update={"database_url": database_url})
     runtime = build_runtime(settings, store=store, local=True)
     provision_aws(runtime.transport._sqs, runtime.payloads._s3, prefix=prefix, bucket=settings.jobline_bucket)
     return runtime

@@ -67,8 +67,13 @@ def enqueue(
     tenant_id: str,
     user_id: str | None = None,
     options: JobOptions | None = None,
+    message_delay: float | None = None,
 ) -> Enqueued:
-    """Create a job and put it on its queue; a known `jobId` returns the existing job instead."""
+    """Create a job and put it on its queue; a known `jobId` returns the existing job instead.
+
+    `message_delay` holds back the wake-up call of a job that is waiting now: a caller
+    that runs the job inline (`inline.run_inline`) sends it as a safety net only.
+    """
     settings = get_queue(queue)
     payload = get_job_type(queue, name).validate(data)
     options = options or JobOptions()
@@ -112,7 +117,7 @@ def enqueue(
     if send_now:
         message = JobMessage(job_id=stored.id, queue=queue, dispatch=stored.dispatch, data_ref=stored.data_ref)
         try:
-            runtime.transport.send(message, delay_seconds=delay)
+            runtime.transport.send(message, delay_seconds=delay if message_delay is None else message_delay)
         except Exception as exc:
             # A record with no message would wait forever; take it back so the caller can retry.
             with contextlib.suppress(StaleJob):

@@ -13,7 +13,15 @@ class JoblineError(Exception):
     """Base of every error the job core raises on purpose."""
 
 
-class UnknownQueue(JoblineError):
+class NotFound(JoblineError):
+    """Base of every "no such thing (for you)" error: the API answers 404."""
+
+
+class Conflict(JoblineError):
+    """Base of every "not in a state that allows this" error: the API answers 409."""
+
+
+class UnknownQueue(NotFound):
     def __init__(self, queue: str) -> None:
         super().__init__(f"unknown queue {queue!r}")
         self.queue = queue
@@ -26,7 +34,7 @@ class UnknownJobType(JoblineError):
         self.name = name
 
 
-class JobNotFound(JoblineError):
+class JobNotFound(NotFound):
     def __init__(self, job_id: str) -> None:
         super().__init__(f"job {job_id!r} not found")
         self.job_id = job_id
@@ -49,7 +57,7 @@ class StaleJob(JoblineError):
         self.expected_version = expected_version
 
 
-class IllegalTransition(JoblineError):
+class IllegalTransition(Conflict):
     def __init__(self, job_id: str, current: JobState, wanted: JobState) -> None:
         super().__init__(f"job {job_id!r} cannot move from {current} to {wanted}")
         self.job_id = job_id
@@ -84,7 +92,7 @@ class UnrecoverableError(JoblineError):
     (BullMQ's UnrecoverableError)."""
 
 
-class JobLocked(JoblineError):
+class JobLocked(Conflict):
     """The job is running; it cannot be removed or changed until its attempt ends."""
 
     def __init__(self, job_id: str) -> None:

@@ -10,10 +10,12 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from sqlalchemy.orm import Session, sessionmaker
 
 from jobline.clock import utcnow
 from jobline.config import Settings, StoreKind, get_settings
 from jobline.consumers import ConsumerSwitch, EventSourceMappingSwitch, StoreFlagOnly
+from jobline.db import make_engine
 from jobline.payloads import PayloadStore
 from jobline.store.base import JobStore
 from jobline.transport import QueueTransport
@@ -31,6 +33,11 @@ class Runtime:
     switch: ConsumerSwitch
     settings: Settings
     clock: Callable[[], dt.datetime] = utcnow
+
+    @functools.cached_property
+    def sessions(self) -> sessionmaker[Session]:
+        """Postgres sessions for DATABASE_URL; the engine is made on first use, once per process."""
+        return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
 
 
 def aws_client(service: str, settings: Settings | None = None) -> Any:

@@ -1,0 +1,24 @@
+"""Alembic environment: online migrations against the configured URL."""
+
+from __future__ import annotations
+
+import jobline.rooms.models  # noqa: F401 - registers the tables on Base.metadata
+import sqlalchemy as sa
+from alembic import context
+from jobline.db import Base
+
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    with engine.connect() as connection:
+        context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    raise SystemExit("offline migrations are not supported; give a database URL")
+run_migrations_online()
