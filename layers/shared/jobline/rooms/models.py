@@ -33,9 +33,9 @@ class RoomCategory(Base):
 class Room(Base):
     __tablename__ = "rooms"
     __table_args__ = (
-        # One room per category and day: the key that makes generation idempotent.
+        # One room per category and day: the key that makes generation idempotent, and the
+        # index every room query (a category's date range) uses; no other index is needed.
         sa.UniqueConstraint("category_id", "date", name="uq_rooms_category_date"),
-        sa.Index("ix_rooms_tenant_category_date", "tenant_id", "category_id", "date"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, server_default=sa.text("gen_random_uuid()"))

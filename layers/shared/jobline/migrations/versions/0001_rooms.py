@@ -40,11 +40,9 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
         sa.UniqueConstraint("category_id", "date", name="uq_rooms_category_date"),
     )
-    op.create_index("ix_rooms_tenant_category_date", "rooms", ["tenant_id", "category_id", "date"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_rooms_tenant_category_date", table_name="rooms")
     op.drop_table("rooms")
     op.drop_index("ix_room_categories_tenant_id", table_name="room_categories")
     op.drop_table("room_categories")
