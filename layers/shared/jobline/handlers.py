@@ -31,7 +31,7 @@ class JobType:
         if self.payload_model is None:
             return data
         try:
-            return self.payload_model.model_validate(data).model_dump(mode="json")
+            return self.payload_model.model_validate(data).model_dump(mode="json", by_alias=True)
         except ValidationError as exc:
             raise InvalidPayload(exc.errors(include_url=False, include_context=False)) from exc
 
