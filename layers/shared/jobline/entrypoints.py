@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+import dataclasses
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel, ConfigDict
 
+from jobline import ticks
 from jobline.observability import logger, tracer
 from jobline.runtime import get_runtime
 from jobline.worker import Worker
@@ -16,3 +19,26 @@ from jobline.worker import Worker
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """An SQS batch of job messages: run each job, report the records to deliver again."""
     return Worker(get_runtime()).handle_batch(event, context)
+
+
+class ScheduleInput(BaseModel):
+    """A schedule's constant input; a bare EventBridge scheduled event means the tick."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    task: Literal["tick", "nightly"] = "tick"
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The per-minute tick (delayed jobs, dead letters) or the nightly retention sweep."""
+    task = ScheduleInput.model_validate(event).task
+    runtime = get_runtime()
+    if task == "nightly":
+        removed = ticks.run_nightly(runtime)
+        logger.info("nightly sweep done", extra={"removed": removed})
+        return {"task": task, "removed": removed}
+    report = dataclasses.asdict(ticks.run_tick(runtime))
+    logger.info("tick done", extra=report)
+    return {"task": task, **report}
