@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+
 from jobline.migrate import upgrade
 
 POSTGRES_ADMIN_URL = os.environ.get(

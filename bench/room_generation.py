@@ -14,14 +14,14 @@ import time
 import uuid
 
 import sqlalchemy as sa
+from moto import mock_aws
+
+from bench.common import scratch_database
 from jobline.enqueue import enqueue
 from jobline.rooms.generation import JOB_NAME, QUEUE
 from jobline.rooms.models import RoomCategory
 from jobline.store.memory import MemoryJobStore
 from jobline.worker import Worker
-from moto import mock_aws
-
-from bench.common import scratch_database
 from tests.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
