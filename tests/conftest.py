@@ -81,6 +81,7 @@ def aws() -> Iterator[None]:
 @pytest.fixture
 def dynamodb_store(aws):
     import boto3
+
     from jobline.store.dynamodb import DynamoJobStore, create_table
 
     client = boto3.client("dynamodb")
@@ -129,6 +130,7 @@ def memory_runtime(aws, memory_store):
 def database_url() -> Iterator[str]:
     """A Postgres database of this test session's own, migrated to head, dropped afterwards."""
     import sqlalchemy
+
     from jobline.migrate import upgrade
 
     name = f"jobline_test_{uuid.uuid4().hex[:10]}"

@@ -7,10 +7,11 @@ import time
 from collections import Counter
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from jobline.context import JobContext
 from jobline.errors import UnrecoverableError
 from jobline.handlers import job_type
-from pydantic import BaseModel, ConfigDict
 
 QUEUE = "generic-task"
 # What each job's function did, by job id: the tests read effects from here.

@@ -12,11 +12,11 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+
 from jobline import auth, config, runtime
 from jobline.jobs import Job
 from jobline.rooms.models import RoomCategory
 from jobline.states import JobState
-
 from tests.api.helpers import LambdaContextStub, make_token
 from tests.support import provision_aws
 

@@ -7,9 +7,9 @@ import uuid
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+
 from jobline.db import Base
 from jobline.migrate import downgrade, upgrade
-
 from tests.conftest import POSTGRES_ADMIN_URL
 
 

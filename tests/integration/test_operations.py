@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from jobline import operations, ticks
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import IllegalTransition, JobLocked, JobNotFound, UnknownQueue
@@ -13,7 +14,6 @@ from jobline.queues import QUEUES
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
-
 from tests import jobtypes
 from tests.support import FakeClock, deliver, receive
 

@@ -7,6 +7,7 @@ import decimal
 
 import pytest
 import sqlalchemy as sa
+
 from jobline import ticks
 from jobline.errors import InvalidPayload
 from jobline.rooms import service
@@ -15,7 +16,6 @@ from jobline.rooms.models import Room, RoomStatus
 from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
 from jobline.states import JobState
 from jobline.worker import Worker
-
 from tests.support import FakeClock, deliver, receive
 
 Q = "room-generation"

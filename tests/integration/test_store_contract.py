@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+
 from jobline.errors import JobExists, StaleJob
 from jobline.jobs import Job, new_job_id
 from jobline.states import JobState

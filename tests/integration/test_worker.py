@@ -6,6 +6,7 @@ import datetime as dt
 import threading
 
 import pytest
+
 from jobline import operations, ticks
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import InvalidPayload
@@ -13,7 +14,6 @@ from jobline.jobs import JobMessage
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Outcome, RedeliverLater, Worker
-
 from tests import jobtypes
 from tests.support import FakeClock, deliver, make_visible, receive, sqs_event
 

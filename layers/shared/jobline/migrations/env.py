@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import jobline.rooms.models  # noqa: F401 - registers the tables on Base.metadata
 import sqlalchemy as sa
 from alembic import context
+
+import jobline.rooms.models  # noqa: F401 - registers the tables on Base.metadata
 from jobline.db import Base
 
 target_metadata = Base.metadata
