@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+
 from jobline.errors import IllegalTransition
 from jobline.jobs import MAX_LOG_LINES, Job, job_id_for_key
 from jobline.states import ALLOWED_TRANSITIONS, JobState

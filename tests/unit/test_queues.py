@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from jobline.errors import UnknownQueue
 from jobline.queues import QUEUES, VISIBILITY_TIMEOUT_FACTOR, get_queue, queues_consumed_by
 
