@@ -8,12 +8,13 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from jobline.db import Base
+from jobline.db import Base, load_all_models
 from jobline.migrate import downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
 
 
 def test_migrated_schema_matches_the_models(database_url) -> None:
+    load_all_models()
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     jobline_stage: str = "dev"
     # Payloads larger than this go to S3 (SQS allows 256 KB; the record must stay small).
     jobline_max_inline_payload_bytes: int = Field(default=200 * 1024, gt=0)
+    # The verified SES identity every e-mail is sent from.
+    jobline_email_sender: str = "noreply@jobline.local"
     database_url: str = "postgresql+pg8000://postgres@127.0.0.1:5432/jobline"
     aws_endpoint_url: str | None = None  # the local stack points every client at moto
 

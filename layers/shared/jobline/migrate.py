@@ -21,8 +21,8 @@ def alembic_config(database_url: str) -> Config:
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the database at `database_url` to `revision`."""
+def upgrade(database_url: str, revision: str = "heads") -> None:
+    """Bring the database at `database_url` to `revision` (default: every domain branch's head)."""
     command.upgrade(alembic_config(database_url), revision)
 
 
@@ -32,7 +32,7 @@ def downgrade(database_url: str, revision: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run Jobline's database migrations.")
-    parser.add_argument("revision", nargs="?", default="head")
+    parser.add_argument("revision", nargs="?", default="heads")
     parser.add_argument("--database-url", default=None, help="defaults to DATABASE_URL")
     args = parser.parse_args()
     upgrade(args.database_url or get_settings().database_url, args.revision)

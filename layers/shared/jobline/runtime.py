@@ -34,6 +34,14 @@ class Runtime:
     settings: Settings
     clock: Callable[[], dt.datetime] = utcnow
 
+    _clients: dict[str, Any] = dataclasses.field(default_factory=dict, repr=False)
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for `service` (SES, SNS, S3, …), made once per runtime."""
+        if service not in self._clients:
+            self._clients[service] = aws_client(service, self.settings)
+        return self._clients[service]
+
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:
         """Postgres sessions for DATABASE_URL; the engine is made on first use, once per process."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-import jobline.rooms.models  # noqa: F401 - registers the tables on Base.metadata
-from jobline.db import Base
+from jobline.db import Base, load_all_models
 
+load_all_models()
 target_metadata = Base.metadata
 
 
