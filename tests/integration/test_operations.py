@@ -202,3 +202,39 @@ def test_backoff_options_are_recorded_on_the_job(memory_runtime) -> None:
     job = add(memory_runtime, attempts=5, backoff=Backoff(type="fixed", delay=7))
     assert job.max_attempts == 5
     assert job.backoff.delay_after(3) == 7
+
+
+def test_pause_and_resume_switch_the_event_source_mapping_in_aws(memory_runtime) -> None:
+    import io
+    import json
+    import zipfile
+
+    import boto3
+
+    from jobline.consumers import EventSourceMappingSwitch
+
+    runtime = memory_runtime
+    runtime.switch = EventSourceMappingSwitch(boto3.client("lambda"), runtime.transport)
+    role = boto3.client("iam").create_role(RoleName="worker", AssumeRolePolicyDocument=json.dumps({"Statement": []}))
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as archive:
+        archive.writestr("app.py", "def lambda_handler(event, context):\n    return {}\n")
+    lambda_client = boto3.client("lambda")
+    lambda_client.create_function(
+        FunctionName="task-worker",
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="app.lambda_handler",
+        Code={"ZipFile": code.getvalue()},
+    )
+    mapping = lambda_client.create_event_source_mapping(
+        EventSourceArn=runtime.transport.queue_arn(Q), FunctionName="task-worker", BatchSize=10
+    )
+
+    def state() -> str:
+        return lambda_client.get_event_source_mapping(UUID=mapping["UUID"])["State"]
+
+    operations.pause_queue(runtime, Q)
+    assert (state(), runtime.store.is_paused(Q)) == ("Disabled", True)
+    operations.resume_queue(runtime, Q)
+    assert (state(), runtime.store.is_paused(Q)) == ("Enabled", False)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from jobline.jobs import Job
@@ -68,9 +69,9 @@ class IllegalTransition(Conflict):
 class InvalidPayload(JoblineError):
     """The job data does not match its job type's model; `errors` is pydantic's list."""
 
-    def __init__(self, errors: list[dict[str, object]]) -> None:
+    def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
         super().__init__("invalid job data")
-        self.errors = errors
+        self.errors: list[dict[str, Any]] = [dict(error) for error in errors]
 
 
 class JobTimeout(JoblineError):

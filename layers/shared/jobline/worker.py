@@ -77,9 +77,10 @@ class Worker:
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point for an SQS batch; returns the partial batch response."""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        return process_partial_response(
+        response = process_partial_response(
             event=event, record_handler=self._handle_record, processor=processor, context=context
         )
+        return dict(response)
 
     def _handle_record(self, record: SQSRecord, lambda_context: Any = None) -> str:
         remaining = None

@@ -12,7 +12,10 @@ target_metadata = Base.metadata
 
 
 def run_migrations_online() -> None:
-    engine = sa.create_engine(context.config.get_main_option("sqlalchemy.url"), poolclass=sa.pool.NullPool)
+    url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise SystemExit("no database URL: run the migrations through jobline.migrate")
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata, compare_type=True)
         with context.begin_transaction():

@@ -52,7 +52,7 @@ def _insert_rooms_statement() -> sa.Insert:
     )
     # The table, not the mapped class: an ORM insert given parameters would run as a bulk insert.
     return (
-        pg_insert(Room.__table__)
+        pg_insert(Room.__table__)  # type: ignore[arg-type]  # a Table; mypy sees the wider FromClause
         .from_select(["tenant_id", "category_id", "date", "price"], rows)
         .on_conflict_do_nothing(index_elements=["category_id", "date"])
     )
@@ -72,7 +72,8 @@ def insert_rooms(
 ) -> int:
     """Create the missing rooms of [first, last] in one statement; returns how many were new."""
     params = {"tenant_id": tenant_id, "category_id": category_id, "first": first, "last": last, "price": price}
-    return int(session.execute(_INSERT_ROOMS, params).rowcount)
+    result: sa.CursorResult[Any] = session.execute(_INSERT_ROOMS, params)  # type: ignore[assignment]
+    return int(result.rowcount)
 
 
 def find_category(session: Session, *, tenant_id: str, category_id: uuid.UUID) -> RoomCategory | None:
