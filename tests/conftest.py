@@ -129,22 +129,10 @@ def memory_runtime(aws, memory_store):
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A Postgres database of this test session's own, migrated to head, dropped afterwards."""
-    import sqlalchemy
+    from jobline.databases import scratch_database
 
-    from jobline.migrate import upgrade
-
-    name = f"jobline_test_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    try:
-        upgrade(url)
+    with scratch_database(POSTGRES_ADMIN_URL, prefix="jobline_test") as url:
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+from collections.abc import Callable
 
 from jobline.errors import IllegalTransition, JobLocked, JobNotFound, StaleJob
 from jobline.jobs import Job, JobMessage
@@ -160,6 +162,20 @@ def _delete_all(runtime: Runtime, jobs: list[Job]) -> int:
     return removed
 
 
+def _sweep(runtime: Runtime, fetch: Callable[..., list[Job]], limit: int) -> int:
+    """Delete what `fetch(limit=page_size)` returns, page by page, until it returns nothing or `limit` is reached."""
+    removed = 0
+    while removed < limit:
+        batch = fetch(limit=min(_PAGE, limit - removed))
+        if not batch:
+            break
+        gone = _delete_all(runtime, batch)
+        removed += gone
+        if gone == 0:
+            break  # every job moved on under us; fetching again would loop
+    return removed
+
+
 def clean_queue(
     runtime: Runtime,
     queue: str,
@@ -174,18 +190,9 @@ def clean_queue(
     if not state.is_finished:
         raise ValueError("clean takes completed or failed")
     until = runtime.clock() - grace
-    removed = 0
-    while removed < limit:
-        batch = runtime.store.list_due(
-            queue, state, until=until, limit=min(_PAGE, limit - removed), tenant_id=tenant_id
-        )
-        if not batch:
-            break
-        gone = _delete_all(runtime, batch)
-        removed += gone
-        if gone == 0:
-            break
-    return removed
+    return _sweep(
+        runtime, functools.partial(runtime.store.list_due, queue, state, until=until, tenant_id=tenant_id), limit
+    )
 
 
 def drain_queue(
@@ -201,16 +208,8 @@ def drain_queue(
     states = [JobState.WAITING, *([JobState.DELAYED] if include_delayed else [])]
     removed = 0
     for state in states:
-        while removed < limit:
-            batch = runtime.store.list_jobs(
-                queue, state, offset=0, limit=min(_PAGE, limit - removed), tenant_id=tenant_id
-            )
-            if not batch:
-                break
-            gone = _delete_all(runtime, batch)
-            removed += gone
-            if gone == 0:
-                break
+        fetch = functools.partial(runtime.store.list_jobs, queue, state, tenant_id=tenant_id)
+        removed += _sweep(runtime, fetch, limit - removed)
     return removed
 
 
@@ -234,13 +233,8 @@ def apply_retention(runtime: Runtime, queue: str) -> int:
     removed = 0
     for state, keep in ((JobState.COMPLETED, settings.keep_completed), (JobState.FAILED, settings.keep_failed)):
         removed += clean_queue(runtime, queue, grace=dt.timedelta(seconds=keep.age_seconds), state=state)
-        while True:
-            # Newest first, so everything past `keep.count` is the excess.
-            excess = runtime.store.list_jobs(queue, state, offset=keep.count, limit=_PAGE)
-            if not excess:
-                break
-            gone = _delete_all(runtime, excess)
-            removed += gone
-            if gone == 0:
-                break
+        # Finished jobs list newest first, so everything past `keep.count` is the excess.
+        removed += _sweep(
+            runtime, functools.partial(runtime.store.list_jobs, queue, state, offset=keep.count), SWEEP_LIMIT
+        )
     return removed
