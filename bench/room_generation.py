@@ -16,6 +16,7 @@ import uuid
 import sqlalchemy as sa
 from moto import mock_aws
 
+import jobline.rooms.jobs  # noqa: F401 - registers the job type
 from bench.common import scratch_database
 from jobline.enqueue import enqueue
 from jobline.rooms.generation import JOB_NAME, QUEUE

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jobline.rooms.generation  # noqa: F401 - registers the job types this function runs
+import jobline.rooms.jobs  # noqa: F401 - registers the job types this function runs
 from jobline.entrypoints import worker_handler
 
 lambda_handler = worker_handler

@@ -6,8 +6,9 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+from jobline.catalog import load_all_models
 from jobline.databases import scratch_database
-from jobline.db import Base, load_all_models
+from jobline.db import Base
 from jobline.migrate import downgrade, upgrade
 from tests.conftest import POSTGRES_ADMIN_URL
 

@@ -7,8 +7,9 @@ import threading
 
 import pytest
 
-from jobline.errors import JobExists, StaleJob
+from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job, new_job_id
+from jobline.schedules import Schedule
 from jobline.states import JobState
 from jobline.store.base import JobStore
 
@@ -202,3 +203,39 @@ def test_large_payload_and_unicode_round_trip(store: JobStore) -> None:
 
 def test_ping_succeeds(store: JobStore) -> None:
     store.ping()
+
+
+def make_schedule(**kw) -> Schedule:
+    fields = {"queue": "email", "name": "send", "tenant_id": "t1", "cron": "0 0 * * *", "created_at": T0, **kw}
+    return Schedule(**fields)
+
+
+def test_schedules_save_get_list_delete(store: JobStore) -> None:
+    daily = make_schedule(data={"to": "x"}, timezone="Europe/Paris", next_run_at=T0)
+    every = make_schedule(cron=None, every_seconds=300)
+    saved = store.save_schedule(daily)
+    assert saved.version == 1
+    store.save_schedule(every)
+    assert store.get_schedule(daily.id) == saved
+    assert {s.id for s in store.list_schedules()} == {daily.id, every.id}
+    moved = store.save_schedule(
+        saved.model_copy(update={"next_run_at": T0 + dt.timedelta(days=1), "runs": 1}), expected_version=1
+    )
+    assert moved.version == 2
+    assert store.get_schedule(daily.id) == moved
+    assert store.delete_schedule(daily.id) is True
+    assert store.delete_schedule(daily.id) is False
+    assert store.get_schedule(daily.id) is None
+    assert [s.id for s in store.list_schedules()] == [every.id]
+
+
+def test_schedule_writes_are_conditional(store: JobStore) -> None:
+    saved = store.save_schedule(make_schedule())
+    with pytest.raises(ScheduleConflict):
+        store.save_schedule(make_schedule(id=saved.id))  # exists already
+    store.save_schedule(saved.model_copy(update={"runs": 1}), expected_version=1)
+    with pytest.raises(ScheduleConflict):
+        store.save_schedule(saved.model_copy(update={"runs": 5}), expected_version=1)  # lost the race
+    with pytest.raises(ScheduleConflict):
+        store.save_schedule(make_schedule(), expected_version=1)  # nothing there to replace
+    assert store.get_schedule(saved.id).runs == 1

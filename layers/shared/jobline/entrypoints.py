@@ -8,7 +8,7 @@ from typing import Any, Literal
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, ConfigDict
 
-from jobline import ticks
+from jobline import catalog, ticks
 from jobline.observability import logger, tracer
 from jobline.runtime import get_runtime
 from jobline.worker import Worker
@@ -19,6 +19,10 @@ from jobline.worker import Worker
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """An SQS batch of job messages: run each job, report the records to deliver again."""
     return Worker(get_runtime()).handle_batch(event, context)
+
+
+# The tick enqueues recurring runs of any job type, so it knows them all.
+catalog.load_all_job_types()
 
 
 class ScheduleInput(BaseModel):

@@ -88,6 +88,14 @@ class EnqueueFailed(JoblineError):
     """The record could not be announced on its queue; nothing was kept."""
 
 
+class ScheduleConflict(JoblineError):
+    """A conditional schedule write lost: the schedule exists already, or changed since it was read."""
+
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"schedule {schedule_id!r} changed concurrently")
+        self.schedule_id = schedule_id
+
+
 class UnrecoverableError(JoblineError):
     """Raised by a job function to fail the job at once, without its remaining attempts
     (BullMQ's UnrecoverableError)."""

@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from jobline import recurring
 from jobline.errors import StaleJob
 from jobline.jobs import JobMessage
 from jobline.observability import logger
@@ -29,6 +30,7 @@ _DLQ_READS = 10
 @dataclasses.dataclass
 class TickReport:
     released: int = 0
+    recurring_runs: int = 0
     dead_letters_recorded: int = 0
     stale_dead_letters_dropped: int = 0
 
@@ -91,8 +93,8 @@ def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: Ti
 
 
 def run_tick(runtime: Runtime) -> TickReport:
-    """The per-minute work: release due delayed jobs and reconcile every DLQ."""
-    report = TickReport()
+    """The per-minute work: enqueue due recurring runs, release due delayed jobs, reconcile every DLQ."""
+    report = TickReport(recurring_runs=recurring.enqueue_due_runs(runtime))
     for queue in QUEUES:
         report.released += release_due_delayed(runtime, queue)
         reconcile_dead_letters(runtime, queue, report)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from jobline.db import Base, load_all_models
+from jobline.catalog import load_all_models
+from jobline.db import Base
 
 load_all_models()
 target_metadata = Base.metadata

@@ -15,6 +15,7 @@ from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import Conflict, InvalidPayload, NotFound
 from jobline.inline import SAFETY_NET_DELAY_SECONDS, run_inline
 from jobline.jobs import Job
+from jobline.rooms import jobs as _jobs  # noqa: F401 - the job type must be registered to enqueue it
 from jobline.rooms.generation import JOB_NAME, QUEUE, days_in, find_category
 from jobline.rooms.models import Room, RoomCategory, RoomStatus
 from jobline.rooms.schemas import GenerateRoomsPayload, RoomCategoryCreate, RoomGenerationRequest, ScheduleType

@@ -12,6 +12,7 @@ import abc
 import datetime as dt
 
 from jobline.jobs import Job
+from jobline.schedules import Schedule
 from jobline.states import FINISHED_STATES, JobState
 
 # Listing a page reads past `offset`; an index-free store (DynamoDB) pays for that,
@@ -91,6 +92,23 @@ class JobStore(abc.ABC):
         Returns 0 when the start is allowed, else the seconds until the window ends
         (the start is then not counted).
         """
+
+    @abc.abstractmethod
+    def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
+        """Write a schedule, returned at the next version: new if `expected_version` is None
+        (ScheduleConflict if the id exists), else only over that version (ScheduleConflict otherwise)."""
+
+    @abc.abstractmethod
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        """The schedule with this id, or None."""
+
+    @abc.abstractmethod
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule (they number in the hundreds, not millions: one read serves the tick)."""
+
+    @abc.abstractmethod
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Remove a schedule; False if there was none."""
 
     @abc.abstractmethod
     def ping(self) -> None:

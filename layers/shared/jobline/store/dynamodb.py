@@ -20,8 +20,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from jobline.errors import JobExists, StaleJob
+from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
+from jobline.schedules import Schedule
 from jobline.states import JobState
 from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
 
@@ -276,6 +277,62 @@ class DynamoJobStore(JobStore):
                 return left
             raise
         return 0.0
+
+    def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
+        """Write a schedule (one item each, under the `schedules` partition) if new or still at `expected_version`."""
+        stored = schedule.model_copy(update={"version": (expected_version or 0) + 1})
+        if expected_version is None:
+            condition: dict[str, Any] = {"ConditionExpression": f"attribute_not_exists({PARTITION_KEY})"}
+        else:
+            condition = {
+                "ConditionExpression": "version = :expected",
+                "ExpressionAttributeValues": {":expected": {"N": str(expected_version)}},
+            }
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item={
+                    PARTITION_KEY: {"S": "schedules"},
+                    SORT_KEY: {"S": schedule.id},
+                    "doc": {"S": stored.model_dump_json()},
+                    "version": {"N": str(stored.version)},
+                },
+                **condition,
+            )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise ScheduleConflict(schedule.id) from None
+            raise
+        return stored
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        """The schedule with this id, or None."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={PARTITION_KEY: {"S": "schedules"}, SORT_KEY: {"S": schedule_id}},
+            ConsistentRead=True,
+        ).get("Item")
+        return None if item is None else Schedule.model_validate_json(item["doc"]["S"])
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule: one partition, read page by page."""
+        paginator = self._client.get_paginator("query")
+        pages = paginator.paginate(
+            TableName=self._table,
+            KeyConditionExpression=f"{PARTITION_KEY} = :pk",
+            ExpressionAttributeValues={":pk": {"S": "schedules"}},
+            ConsistentRead=True,
+        )
+        return [Schedule.model_validate_json(item["doc"]["S"]) for page in pages for item in page.get("Items", [])]
+
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Remove a schedule; False if there was none."""
+        response = self._client.delete_item(
+            TableName=self._table,
+            Key={PARTITION_KEY: {"S": "schedules"}, SORT_KEY: {"S": schedule_id}},
+            ReturnValues="ALL_OLD",
+        )
+        return "Attributes" in response
 
     def ping(self) -> None:
         """Raise if the table cannot be reached."""

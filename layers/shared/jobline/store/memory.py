@@ -6,8 +6,9 @@ import datetime as dt
 import threading
 from collections import defaultdict
 
-from jobline.errors import JobExists, StaleJob
+from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
+from jobline.schedules import Schedule
 from jobline.states import JobState
 from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
 
@@ -20,6 +21,7 @@ class MemoryJobStore(JobStore):
         self._jobs: dict[str, Job] = {}
         self._paused: set[str] = set()
         self._rate: dict[tuple[str, int], int] = defaultdict(int)
+        self._schedules: dict[str, Schedule] = {}
 
     def create(self, job: Job) -> Job:
         with self._lock:
@@ -112,6 +114,30 @@ class MemoryJobStore(JobStore):
                 return left
             self._rate[(queue, window)] += 1
             return 0.0
+
+    def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
+        with self._lock:
+            current = self._schedules.get(schedule.id)
+            if (current is None) != (expected_version is None) or (
+                current is not None and current.version != expected_version
+            ):
+                raise ScheduleConflict(schedule.id)
+            stored = schedule.model_copy(update={"version": (expected_version or 0) + 1}, deep=True)
+            self._schedules[schedule.id] = stored
+            return stored.model_copy(deep=True)
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        with self._lock:
+            found = self._schedules.get(schedule_id)
+            return None if found is None else found.model_copy(deep=True)
+
+    def list_schedules(self) -> list[Schedule]:
+        with self._lock:
+            return [s.model_copy(deep=True) for s in self._schedules.values()]
+
+    def delete_schedule(self, schedule_id: str) -> bool:
+        with self._lock:
+            return self._schedules.pop(schedule_id, None) is not None
 
     def ping(self) -> None:
         return None

@@ -17,8 +17,9 @@ from urllib.parse import quote
 
 import redis
 
-from jobline.errors import JobExists, StaleJob
+from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
+from jobline.schedules import Schedule
 from jobline.states import JobState
 from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
 
@@ -63,6 +64,19 @@ for i = 2, #KEYS do redis.call('ZREM', KEYS[i], ARGV[2]) end
 return 1
 """
 
+# KEYS[1] schedules hash; ARGV: schedule id, expected version (-1: must be new), new JSON.
+_SAVE_SCHEDULE = """
+local current = redis.call('HGET', KEYS[1], ARGV[1])
+local expected = tonumber(ARGV[2])
+if current then
+  if expected < 0 or cjson.decode(current)['version'] ~= expected then return 0 end
+elseif expected >= 0 then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+return 1
+"""
+
 # KEYS: window counter. ARGV: max jobs, ttl. The key outlives its window so a worker whose clock lags a
 # little still finds the count; the caller's `now` names the window, never the Redis server's clock.
 _TAKE_SLOT = """
@@ -98,6 +112,7 @@ class RedisJobStore(JobStore):
         self._replace = client.register_script(_REPLACE)
         self._delete = client.register_script(_DELETE)
         self._take_slot = client.register_script(_TAKE_SLOT)
+        self._save_schedule_script = client.register_script(_SAVE_SCHEDULE)
 
     def _job_key(self, job_id: str) -> str:
         return f"{self._prefix}job:{job_id}"
@@ -230,6 +245,30 @@ class RedisJobStore(JobStore):
         key = f"{self._prefix}rate:{_name(queue)}:{window}"
         granted = self._take_slot(keys=[key], args=[max_jobs, per_seconds * 2])
         return 0.0 if granted == 1 else left
+
+    def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
+        """Write a schedule (one hash field each) if it is new or still at `expected_version`."""
+        stored = schedule.model_copy(update={"version": (expected_version or 0) + 1})
+        expected = -1 if expected_version is None else expected_version
+        written = self._save_schedule_script(
+            keys=[f"{self._prefix}schedules"], args=[schedule.id, expected, stored.model_dump_json()]
+        )
+        if not written:
+            raise ScheduleConflict(schedule.id)
+        return stored
+
+    def get_schedule(self, schedule_id: str) -> Schedule | None:
+        """The schedule with this id, or None."""
+        raw = self._client.hget(f"{self._prefix}schedules", schedule_id)
+        return None if raw is None else Schedule.model_validate_json(raw)
+
+    def list_schedules(self) -> list[Schedule]:
+        """Every schedule, in one HGETALL."""
+        return [Schedule.model_validate_json(raw) for raw in self._client.hgetall(f"{self._prefix}schedules").values()]
+
+    def delete_schedule(self, schedule_id: str) -> bool:
+        """Remove a schedule; False if there was none."""
+        return bool(self._client.hdel(f"{self._prefix}schedules", schedule_id))
 
     def ping(self) -> None:
         """Raise if Redis cannot be reached."""

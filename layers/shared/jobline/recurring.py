@@ -1,0 +1,134 @@
+"""Recurring jobs: create, list and delete schedules; the tick turns due runs into jobs.
+
+Exactly once per run, even when two ticks overlap: each run's job id is derived from
+the schedule and the run's time (an idempotency key), so a second enqueue of the same
+run returns the first job; the schedule then moves on by a conditional write, and the
+tick that loses that write leaves it to the winner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from jobline.enqueue import JobOptions, enqueue
+from jobline.errors import InvalidPayload, NotFound, ScheduleConflict
+from jobline.handlers import get_job_type
+from jobline.observability import logger
+from jobline.queues import get_queue
+from jobline.runtime import Runtime
+from jobline.schedules import Schedule
+
+# Runs due before the next tick are enqueued now, with their remaining seconds as delay,
+# so they start on time rather than up to a minute late.
+TICK_HORIZON = dt.timedelta(seconds=60)
+# Options a schedule may carry; the job id, delay and run time are the schedule's to set.
+SCHEDULE_OPTIONS = frozenset({"attempts", "backoff", "priority", "timeout", "callback_url"})
+
+
+class ScheduleNotFound(NotFound):
+    def __init__(self, schedule_id: str) -> None:
+        super().__init__(f"schedule {schedule_id!r} not found")
+
+
+def create_schedule(
+    runtime: Runtime,
+    *,
+    queue: str,
+    name: str,
+    tenant_id: str,
+    data: dict[str, Any],
+    cron: str | None = None,
+    every_seconds: int | None = None,
+    timezone: str = "UTC",
+    limit: int | None = None,
+    end_at: dt.datetime | None = None,
+    options: JobOptions | None = None,
+) -> Schedule:
+    """Validate the job (type and payload) and the rule, then store the schedule with its first run time."""
+    get_queue(queue)
+    payload = get_job_type(queue, name).validate(data)
+    chosen = options.model_dump(exclude_unset=True, mode="json") if options else {}
+    refused = sorted(set(chosen) - SCHEDULE_OPTIONS)
+    if refused:
+        raise InvalidPayload(
+            [{"loc": ("options", field), "msg": "is set by the schedule", "type": "value_error"} for field in refused]
+        )
+    now = runtime.clock()
+    schedule = Schedule(
+        queue=queue,
+        name=name,
+        tenant_id=tenant_id,
+        data=payload,
+        options=chosen,
+        cron=cron,
+        every_seconds=every_seconds,
+        timezone=timezone,
+        limit=limit,
+        end_at=end_at,
+        created_at=now,
+    )
+    schedule = schedule.model_copy(update={"next_run_at": schedule.next_after(now)})
+    return runtime.store.save_schedule(schedule)
+
+
+def list_schedules(runtime: Runtime, *, queue: str | None = None, tenant_id: str | None = None) -> list[Schedule]:
+    """The schedules of a queue and/or tenant, soonest first."""
+    found = [
+        s
+        for s in runtime.store.list_schedules()
+        if (queue is None or s.queue == queue) and (tenant_id is None or s.tenant_id == tenant_id)
+    ]
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(found, key=lambda s: (s.next_run_at or far, s.id))
+
+
+def delete_schedule(
+    runtime: Runtime, schedule_id: str, *, queue: str | None = None, tenant_id: str | None = None
+) -> None:
+    """Remove a schedule; jobs it already enqueued stay. Another tenant's reads as not found."""
+    schedule = runtime.store.get_schedule(schedule_id)
+    if schedule is None or (queue and schedule.queue != queue) or (tenant_id and schedule.tenant_id != tenant_id):
+        raise ScheduleNotFound(schedule_id)
+    runtime.store.delete_schedule(schedule_id)
+
+
+def run_key(schedule: Schedule, run_at: dt.datetime) -> str:
+    """The idempotency key of one run: the same schedule and time always name the same job."""
+    return f"repeat:{schedule.id}:{int(run_at.timestamp())}"
+
+
+def enqueue_due_runs(runtime: Runtime) -> int:
+    """Enqueue every run due before the next tick; returns how many schedules moved on."""
+    now = runtime.clock()
+    advanced = 0
+    for schedule in runtime.store.list_schedules():
+        run_at = schedule.next_run_at
+        if run_at is None or run_at > now + TICK_HORIZON:
+            continue
+        if run_at < now - TICK_HORIZON:
+            # Ticks were missed: run once for the latest missed time, not for every one.
+            run_at = schedule.latest_at_or_before(now)
+        options = JobOptions.model_validate(
+            {**schedule.options, "jobId": run_key(schedule, run_at), "runAt": run_at if run_at > now else None}
+        )
+        result = enqueue(
+            runtime,
+            queue=schedule.queue,
+            name=schedule.name,
+            data=schedule.data,
+            tenant_id=schedule.tenant_id,
+            options=options,
+        )
+        moved = schedule.model_copy(update={"runs": schedule.runs + 1, "last_run_at": run_at})
+        moved = moved.model_copy(update={"next_run_at": moved.next_after(run_at)})
+        try:
+            runtime.store.save_schedule(moved, expected_version=schedule.version)
+        except ScheduleConflict:
+            continue  # an overlapping tick moved it on; the job id made the run happen once
+        advanced += 1
+        logger.info(
+            "recurring run enqueued",
+            extra={"schedule_id": schedule.id, "job_id": result.job.id, "queue": schedule.queue, "new": result.created},
+        )
+    return advanced

@@ -1,0 +1,88 @@
+"""A recurring job's schedule: a cron expression (with time zone) or a fixed interval.
+
+BullMQ calls these repeatable jobs (job schedulers in v5). The schedule is kept in the
+job store; the per-minute tick turns each due run into one job (`jobline.recurring`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import uuid
+import zoneinfo
+from typing import Any
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+# The tick runs once a minute, so no schedule may fire more often than that.
+MIN_EVERY_SECONDS = 60
+
+
+class Schedule(BaseModel):
+    """Runs job `name` on `queue` for `tenant_id` with `data`, on `cron` (in `timezone`) or `every_seconds`."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    queue: str
+    name: str
+    tenant_id: str
+    data: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    cron: str | None = None
+    every_seconds: int | None = Field(default=None, ge=MIN_EVERY_SECONDS)
+    timezone: str = "UTC"
+    limit: int | None = Field(default=None, ge=1, description="stop after this many runs")
+    end_at: dt.datetime | None = None
+    runs: int = 0
+    next_run_at: dt.datetime | None = None
+    last_run_at: dt.datetime | None = None
+    created_at: dt.datetime
+    version: int = 0
+
+    @field_validator("cron")
+    @classmethod
+    def _valid_cron(cls, value: str | None) -> str | None:
+        # Five fields only: minutes are the finest grain the tick can honour.
+        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
+            raise ValueError("must be a five-field cron expression, e.g. '0 0 * * *'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _valid_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Schedule:
+        if (self.cron is None) == (self.every_seconds is None):
+            raise ValueError("give exactly one of cron and every")
+        return self
+
+    def latest_at_or_before(self, moment: dt.datetime) -> dt.datetime:
+        """The last run time at or before `moment` (ignoring limit and end), for catching up after a gap."""
+        if self.every_seconds is not None:
+            slot = math.floor(moment.timestamp() / self.every_seconds) * self.every_seconds
+            return dt.datetime.fromtimestamp(slot, dt.UTC)
+        local = (moment + dt.timedelta(seconds=1)).astimezone(zoneinfo.ZoneInfo(self.timezone))
+        return croniter(self.cron, local).get_prev(dt.datetime).astimezone(dt.UTC)
+
+    def next_after(self, moment: dt.datetime) -> dt.datetime | None:
+        """The first run strictly after `moment`, or None once the schedule has ended."""
+        if self.limit is not None and self.runs >= self.limit:
+            return None
+        if self.every_seconds is not None:
+            # Aligned to the epoch, as BullMQ's `every`: runs fall on multiples of the interval.
+            slot = (math.floor(moment.timestamp() / self.every_seconds) + 1) * self.every_seconds
+            upcoming = dt.datetime.fromtimestamp(slot, dt.UTC)
+        else:
+            local = moment.astimezone(zoneinfo.ZoneInfo(self.timezone))
+            upcoming = croniter(self.cron, local).get_next(dt.datetime).astimezone(dt.UTC)
+        if self.end_at is not None and upcoming > self.end_at:
+            return None
+        return upcoming

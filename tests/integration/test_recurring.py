@@ -1,0 +1,171 @@
+"""Recurring jobs: schedules in the job store, runs enqueued exactly once by the tick."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from pydantic import ValidationError
+
+from jobline import recurring, ticks
+from jobline.enqueue import JobOptions
+from jobline.errors import InvalidPayload, UnknownJobType
+from jobline.jobs import job_id_for_key
+from jobline.states import JobState
+from tests import jobtypes
+from tests.support import FakeClock
+
+Q = jobtypes.QUEUE
+T0 = dt.datetime(2026, 3, 28, 22, 59, 30, tzinfo=dt.UTC)  # 23:59:30 in Paris, the night before DST
+
+
+def daily(runtime, tenant="t1", **kw):
+    fields = {"cron": "0 0 * * *", "timezone": "Europe/Paris", **kw}
+    return recurring.create_schedule(
+        runtime, queue=Q, name="test-echo", tenant_id=tenant, data={"value": "nightly"}, **fields
+    )
+
+
+@pytest.fixture
+def clocked(runtime):
+    runtime.clock = FakeClock(T0)
+    return runtime
+
+
+def jobs_of(runtime, state=JobState.DELAYED):
+    return runtime.store.list_jobs(Q, state)
+
+
+def test_create_schedule_computes_first_run_in_its_time_zone(clocked) -> None:
+    schedule = daily(clocked)
+    assert schedule.next_run_at == dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)  # midnight in Paris
+    assert schedule.data == {"value": "nightly", "fail_times": 0, "crash_times": 0, "sleep": 0.0, "steps": 0}
+    assert [s.id for s in recurring.list_schedules(clocked, queue=Q)] == [schedule.id]
+
+
+def test_tick_enqueues_a_due_run_once_with_its_remaining_delay(clocked) -> None:
+    schedule = daily(clocked)
+    assert ticks.run_tick(clocked).recurring_runs == 1
+    [job] = jobs_of(clocked)
+    assert job.run_at == schedule.next_run_at
+    assert job.id == job_id_for_key(tenant_id="t1", queue=Q, key=recurring.run_key(schedule, schedule.next_run_at))
+    moved = clocked.store.get_schedule(schedule.id)
+    assert moved.runs == 1
+    # After the spring-forward night, Paris midnight is 22:00 UTC.
+    assert moved.next_run_at == dt.datetime(2026, 3, 29, 22, 0, tzinfo=dt.UTC)
+    assert ticks.run_tick(clocked).recurring_runs == 0
+    assert len(jobs_of(clocked)) == 1
+
+
+def test_overlapping_ticks_enqueue_each_run_exactly_once(clocked) -> None:
+    daily(clocked)
+    daily(clocked, tenant="t2")
+    barrier = threading.Barrier(4)
+    errors: list[BaseException] = []
+
+    def tick() -> None:
+        try:
+            barrier.wait()
+            recurring.enqueue_due_runs(clocked)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=tick) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(j.tenant_id for j in jobs_of(clocked)) == ["t1", "t2"]
+    assert {s.runs for s in clocked.store.list_schedules()} == {1}
+
+
+def test_tick_that_died_after_enqueue_is_finished_by_the_next_without_a_second_job(clocked) -> None:
+    schedule = daily(clocked)
+    run_at = schedule.next_run_at
+    # The first tick enqueued the run, then died before moving the schedule on.
+    from jobline.enqueue import enqueue
+
+    enqueue(
+        clocked,
+        queue=Q,
+        name="test-echo",
+        data=schedule.data,
+        tenant_id="t1",
+        options=JobOptions(jobId=recurring.run_key(schedule, run_at), runAt=run_at),
+    )
+    assert recurring.enqueue_due_runs(clocked) == 1
+    assert len(jobs_of(clocked)) == 1
+    assert clocked.store.get_schedule(schedule.id).runs == 1
+
+
+def test_every_n_seconds_schedule_runs_on_interval_multiples(memory_runtime) -> None:
+    memory_runtime.clock = clock = FakeClock(dt.datetime(2026, 1, 1, 12, 1, 10, tzinfo=dt.UTC))
+    schedule = recurring.create_schedule(
+        memory_runtime, queue=Q, name="test-echo", tenant_id="t1", data={"value": "v"}, every_seconds=300
+    )
+    assert schedule.next_run_at == dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
+    times = []
+    for _ in range(3):
+        clock.now = memory_runtime.store.get_schedule(schedule.id).next_run_at
+        recurring.enqueue_due_runs(memory_runtime)
+        times.append(memory_runtime.store.get_schedule(schedule.id).last_run_at.strftime("%H:%M"))
+    assert times == ["12:05", "12:10", "12:15"]
+
+
+def test_limit_ends_the_schedule_after_its_runs(memory_runtime) -> None:
+    memory_runtime.clock = clock = FakeClock(T0)
+    schedule = daily(memory_runtime, limit=2)
+    for _ in range(3):
+        clock.now = memory_runtime.store.get_schedule(schedule.id).next_run_at or clock.now
+        recurring.enqueue_due_runs(memory_runtime)
+    ended = memory_runtime.store.get_schedule(schedule.id)
+    assert (ended.runs, ended.next_run_at) == (2, None)
+    assert memory_runtime.store.counts(Q)[JobState.WAITING] == 2
+
+
+def test_missed_ticks_run_once_for_the_latest_missed_time(memory_runtime) -> None:
+    memory_runtime.clock = clock = FakeClock(T0)
+    schedule = daily(memory_runtime)
+    clock.advance(5 * 24 * 3600)  # five midnights passed without a tick
+    assert recurring.enqueue_due_runs(memory_runtime) == 1
+    moved = memory_runtime.store.get_schedule(schedule.id)
+    assert moved.last_run_at == dt.datetime(2026, 4, 2, 22, 0, tzinfo=dt.UTC)
+    assert moved.next_run_at > clock.now
+    assert memory_runtime.store.counts(Q)[JobState.WAITING] == 1
+
+
+def test_delete_schedule_is_tenant_scoped(memory_runtime) -> None:
+    schedule = daily(memory_runtime)
+    with pytest.raises(recurring.ScheduleNotFound):
+        recurring.delete_schedule(memory_runtime, schedule.id, tenant_id="t2")
+    recurring.delete_schedule(memory_runtime, schedule.id, tenant_id="t1")
+    assert memory_runtime.store.list_schedules() == []
+    with pytest.raises(recurring.ScheduleNotFound):
+        recurring.delete_schedule(memory_runtime, schedule.id)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"cron": "every day"},
+        {"cron": "* * * * * *"},
+        {"cron": None, "every_seconds": 30},
+        {"cron": "0 0 * * *", "every_seconds": 600},
+        {"cron": None},
+        {"timezone": "Mars/Olympus"},
+    ],
+)
+def test_schedule_rules_are_validated(memory_runtime, fields) -> None:
+    with pytest.raises(ValidationError):
+        daily(memory_runtime, **fields)
+
+
+def test_schedule_payload_and_type_are_validated_at_creation(memory_runtime) -> None:
+    with pytest.raises(InvalidPayload):
+        recurring.create_schedule(memory_runtime, queue=Q, name="test-echo", tenant_id="t1", data={}, cron="0 0 * * *")
+    with pytest.raises(UnknownJobType):
+        recurring.create_schedule(memory_runtime, queue=Q, name="nope", tenant_id="t1", data={}, cron="0 0 * * *")
+    with pytest.raises(InvalidPayload):
+        daily(memory_runtime, options=JobOptions(jobId="mine"))
