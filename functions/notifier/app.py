@@ -1,7 +1,8 @@
-"""Notifier: runs the email, SMS and waitlist notification jobs."""
+"""Notifier: runs the email, SMS, waitlist notification and callback (webhook) jobs."""
 
 from __future__ import annotations
 
+import jobline.webhooks  # noqa: F401 - registers the callback job type
 from jobline.entrypoints import worker_handler
 
 lambda_handler = worker_handler

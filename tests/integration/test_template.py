@@ -324,3 +324,13 @@ def test_template_bucket_blocks_public_access_and_expires_payloads_and_exports()
     # Payloads outlive the longest delay a job may have (MAX_DELAY); exports are short-lived links.
     assert expiry["payloads/"] * 86400 > MAX_DELAY.total_seconds()
     assert expiry["exports/"] == 7
+
+
+
+@pytest.mark.parametrize("worker", WORKER_PARAMS)
+def test_every_worker_may_queue_callbacks_on_the_webhooks_queue(worker: queues.WorkerFunction) -> None:
+    """A job of any queue may carry a callback URL; its worker enqueues the callback job."""
+    webhooks = queues.get_queue("webhooks").logical_id
+    grants = sqs_grants(worker.logical_id)
+    assert ("sqs:SendMessage", webhooks) in grants
+    assert ("sqs:GetQueueUrl", webhooks) in grants

@@ -29,9 +29,15 @@ def _load(module_name: str) -> list[str]:
     return loaded
 
 
+# Job types of the platform itself, outside the domain packages.
+CORE_JOB_MODULES = ("jobline.webhooks",)
+
+
 def load_all_job_types() -> list[str]:
-    """Import every `jobline.<domain>.jobs` module; returns their names."""
-    return _load("jobs")
+    """Import every `jobline.<domain>.jobs` module and the core job modules; returns their names."""
+    for name in CORE_JOB_MODULES:
+        importlib.import_module(name)
+    return [*CORE_JOB_MODULES, *_load("jobs")]
 
 
 def load_all_models() -> list[str]:

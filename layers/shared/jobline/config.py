@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     jobline_stage: str = "dev"
     # Payloads larger than this go to S3 (SQS allows 256 KB; the record must stay small).
     jobline_max_inline_payload_bytes: int = Field(default=200 * 1024, gt=0)
+    # Lifecycle events (job completed/failed) go to this EventBridge bus; empty turns them off.
+    jobline_event_bus: str = "default"
+    # The HMAC key that signs job callbacks (webhooks); without it no callback is sent.
+    jobline_webhook_secret: str = ""
+    # Callbacks to loopback and private addresses are refused (SSRF), except where this is set
+    # (the local stack and tests, whose receivers live on 127.0.0.1).
+    jobline_callbacks_allow_private: bool = False
     # The verified SES identity every e-mail is sent from.
     jobline_email_sender: str = "noreply@jobline.local"
     database_url: str = "postgresql+pg8000://postgres@127.0.0.1:5432/jobline"

@@ -135,6 +135,14 @@ QUEUES: dict[str, QueueSettings] = {
             job_timeout_seconds=50,
         ),
         QueueSettings(
+            name="webhooks",
+            logical_id="WebhooksQueue",
+            consumer=NOTIFIER,
+            attempts=6,  # the first try and 5 retries: 2, 4, 8, 16, 32 s
+            backoff=_EXP_2S,
+            job_timeout_seconds=30,
+        ),
+        QueueSettings(
             name="waitlist-expired-holds",
             logical_id="WaitlistExpiredHoldsQueue",
             consumer=WAITLIST_WORKER,

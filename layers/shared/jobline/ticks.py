@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobline import recurring
+from jobline import lifecycle, recurring
 from jobline.errors import StaleJob
 from jobline.jobs import JobMessage
 from jobline.observability import logger
@@ -85,10 +85,11 @@ def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: Ti
     error = f"the message reached the dead-letter queue after {receives} receives: its worker crashed or timed out"
     failed = job.moved_to(JobState.FAILED, error=error, finished_at=runtime.clock(), lease_until=None)
     try:
-        runtime.store.replace(failed, expected_version=job.version)
+        stored = runtime.store.replace(failed, expected_version=job.version)
     except StaleJob:
         return
     report.dead_letters_recorded += 1
+    lifecycle.announce(runtime, stored)
     logger.error("job failed by redrive", extra={"job_id": job.id, "queue": queue, "tenant_id": job.tenant_id})
 
 

@@ -30,6 +30,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic_core import to_jsonable_python
 
+from jobline import lifecycle
 from jobline.context import JobContext
 from jobline.errors import JobCancelled, StaleJob, UnknownQueue, UnrecoverableError
 from jobline.handlers import get_job_type
@@ -183,11 +184,12 @@ class Worker:
             stacktrace=None,
         )
         try:
-            self.runtime.store.replace(done, expected_version=job.version)
+            stored = self.runtime.store.replace(done, expected_version=job.version)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed", extra={"job_id": job.id})
             return Outcome.SKIPPED
         logger.info("job completed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id})
+        lifecycle.announce(self.runtime, stored)
         return Outcome.COMPLETED
 
     def _attempt_failed(self, job: Job, message: JobMessage, exc: BaseException) -> str:
@@ -224,12 +226,13 @@ class Worker:
             JobState.FAILED, error=error, stacktrace=stack, finished_at=self.runtime.clock(), lease_until=None
         )
         try:
-            self.runtime.store.replace(failed, expected_version=job.version)
+            stored = self.runtime.store.replace(failed, expected_version=job.version)
         except StaleJob:
             return Outcome.SKIPPED
         logger.error(
             "job failed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id, "error": error}
         )
+        lifecycle.announce(self.runtime, stored)
         return Outcome.FAILED
 
 

@@ -1,0 +1,174 @@
+"""Lifecycle events on EventBridge and signed callbacks with retries."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+
+from jobline import webhooks
+from jobline.enqueue import JobOptions, enqueue
+from jobline.retry import Backoff
+from jobline.states import JobState
+from jobline.worker import Worker
+from tests import jobtypes
+from tests.support import deliver, make_visible, receive, sqs_event
+
+Q = jobtypes.QUEUE
+SECRET = "callback-secret-for-tests"
+
+
+@pytest.fixture
+def events_queue(memory_runtime) -> str:
+    """An SQS queue subscribed to every Jobline event on the default bus."""
+    sqs = boto3.client("sqs")
+    url = sqs.create_queue(QueueName="jobline-events-tap")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    bridge = boto3.client("events")
+    bridge.put_rule(Name="tap", EventPattern=json.dumps({"source": ["jobline"]}))
+    bridge.put_targets(Rule="tap", Targets=[{"Id": "q", "Arn": arn}])
+    return url
+
+
+def tapped(url: str) -> list[dict[str, Any]]:
+    messages = boto3.client("sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    return [json.loads(m["Body"]) for m in messages]
+
+
+def test_completed_and_failed_jobs_are_published_on_eventbridge(memory_runtime, events_queue) -> None:
+    ok = enqueue(memory_runtime, queue=Q, name="test-echo", data={"value": "v"}, tenant_id="t1").job
+    bad = enqueue(
+        memory_runtime,
+        queue=Q,
+        name="test-echo",
+        data={"value": "v", "fail_times": 9},
+        tenant_id="t1",
+        options=JobOptions(attempts=1),
+    ).job
+    deliver(memory_runtime, Worker(memory_runtime), Q)
+    events = {e["detail"]["jobId"]: e for e in tapped(events_queue)}
+    assert events[ok.id]["detail-type"] == "Job Completed"
+    assert events[ok.id]["source"] == "jobline"
+    assert events[ok.id]["detail"]["result"] == {"echo": "v", "tenant": "t1", "attempt": 1}
+    assert events[bad.id]["detail-type"] == "Job Failed"
+    assert events[bad.id]["detail"]["failedReason"] == "RuntimeError: planned failure 1"
+    assert events[bad.id]["detail"]["tenantId"] == "t1"
+
+
+class Receiver:
+    """A callback endpoint on 127.0.0.1 that answers with the given statuses in turn."""
+
+    def __init__(self, statuses: list[int]) -> None:
+        self.statuses = statuses
+        self.requests: list[tuple[dict[str, str], bytes]] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append((dict(self.headers), body))
+                status = receiver.statuses.pop(0) if receiver.statuses else 200
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/jobs"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    hook = Receiver([500, 200])
+    yield hook
+    hook.server.shutdown()
+
+
+def allow_callbacks(runtime, *, secret: str = SECRET, private: bool = True) -> None:
+    runtime.settings = runtime.settings.model_copy(
+        update={"jobline_webhook_secret": secret, "jobline_callbacks_allow_private": private}
+    )
+
+
+def run_job_with_callback(runtime, url: str) -> str:
+    job = enqueue(
+        runtime, queue=Q, name="test-echo", data={"value": "v"}, tenant_id="t1", options=JobOptions(callbackUrl=url)
+    ).job
+    deliver(runtime, Worker(runtime), Q)
+    return job.id
+
+
+def test_callback_is_signed_retried_on_5xx_and_delivered_once(memory_runtime, receiver) -> None:
+    allow_callbacks(memory_runtime)
+    job_id = run_job_with_callback(memory_runtime, receiver.url)
+    messages = receive(memory_runtime, webhooks.QUEUE)
+    first = Worker(memory_runtime).handle_batch(sqs_event(memory_runtime, webhooks.QUEUE, messages))
+    assert len(first["batchItemFailures"]) == 1  # the 500: retried after its backoff
+    make_visible(memory_runtime, webhooks.QUEUE, messages)
+    assert deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE) == {"batchItemFailures": []}
+    assert len(receiver.requests) == 2
+    headers, body = receiver.requests[-1]
+    assert webhooks.verify(SECRET, body, headers[webhooks.SIGNATURE_HEADER])
+    assert not webhooks.verify("another-secret", body, headers[webhooks.SIGNATURE_HEADER])
+    sent = json.loads(body)
+    assert sent["event"] == "job.completed"
+    assert sent["data"]["jobId"] == job_id
+    callbacks = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.COMPLETED)
+    assert [(c.attempts, c.result["status"]) for c in callbacks] == [(2, 200)]
+
+
+def test_callback_to_a_private_address_is_refused_without_sending(memory_runtime, receiver) -> None:
+    allow_callbacks(memory_runtime, private=False)
+    run_job_with_callback(memory_runtime, receiver.url)
+    deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
+    [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+    assert "private address" in failed.error
+    assert receiver.requests == []
+
+
+def test_callback_without_a_secret_fails_rather_than_sending_unsigned(memory_runtime, receiver) -> None:
+    allow_callbacks(memory_runtime, secret="")
+    run_job_with_callback(memory_runtime, receiver.url)
+    deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
+    [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+    assert "no webhook secret" in failed.error
+    assert receiver.requests == []
+
+
+def test_callback_answered_404_fails_at_once(memory_runtime) -> None:
+    hook = Receiver([404])
+    try:
+        allow_callbacks(memory_runtime)
+        run_job_with_callback(memory_runtime, hook.url)
+        deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
+        [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+        assert (failed.attempts, failed.error) == (1, "UnrecoverableError: callback refused with HTTP 404")
+    finally:
+        hook.server.shutdown()
+
+
+def test_signature_older_than_tolerance_is_rejected() -> None:
+    header = webhooks.sign(SECRET, b"{}", timestamp=1_000)
+    assert webhooks.verify(SECRET, b"{}", header, now=1_100)
+    assert not webhooks.verify(SECRET, b"{}", header, now=2_000)
+    assert not webhooks.verify(SECRET, b"{}", "garbage")
+
+
+def test_failed_attempts_with_retries_left_publish_nothing(memory_runtime, events_queue) -> None:
+    enqueue(
+        memory_runtime,
+        queue=Q,
+        name="test-echo",
+        data={"value": "v", "fail_times": 1},
+        tenant_id="t1",
+        options=JobOptions(attempts=2, backoff=Backoff(type="fixed", delay=0)),
+    )
+    deliver(memory_runtime, Worker(memory_runtime), Q)
+    assert tapped(events_queue) == []
