@@ -20,15 +20,17 @@ def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:
             Attributes={"MessageRetentionPeriod": str(DLQ_RETENTION_SECONDS)},
         )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        sqs.create_queue(
-            QueueName=f"{prefix}{queue.name}",
-            Attributes={
-                "VisibilityTimeout": str(queue.visibility_timeout_seconds),
-                "RedrivePolicy": json.dumps(
-                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
-                ),
-            },
-        )
+        # The priority lane, where there is one, shares the queue's DLQ.
+        for suffix in {queue.name, queue.lane_for(1)}:
+            sqs.create_queue(
+                QueueName=f"{prefix}{suffix}",
+                Attributes={
+                    "VisibilityTimeout": str(queue.visibility_timeout_seconds),
+                    "RedrivePolicy": json.dumps(
+                        {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(queue.max_receive_count)}
+                    ),
+                },
+            )
     s3.create_bucket(Bucket=bucket)
 
 

@@ -22,6 +22,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 TEMPLATE = ROOT / "template.yaml"
 
 QUEUE_PARAMS = [pytest.param(q, id=q.name) for q in queues.QUEUES.values()]
+LANES = [q for q in queues.QUEUES.values() if q.priority_lane]
+LANE_PARAMS = [pytest.param(q, id=q.name) for q in LANES]
 WORKER_PARAMS = [pytest.param(w, id=w.name) for w in queues.WORKER_FUNCTIONS.values()]
 
 # What a SAM policy template grants on the queue it names (its QueueName parameter).
@@ -156,7 +158,32 @@ def test_template_queue_pair_is_encrypted_and_dlq_keeps_fourteen_days(queue: que
 
 def test_template_has_no_sqs_queue_unknown_to_registry() -> None:
     expected = {q.logical_id for q in queues.QUEUES.values()} | {f"{q.logical_id}DLQ" for q in queues.QUEUES.values()}
+    expected |= {q.lane_logical_id for q in LANES}
     assert set(of_type("AWS::SQS::Queue")) == expected
+
+
+@pytest.mark.parametrize("queue", LANE_PARAMS)
+def test_template_priority_lane_redrives_to_the_queues_dlq_and_is_read_by_the_same_consumer(
+    queue: queues.QueueSettings,
+) -> None:
+    lane = props(queue.lane_logical_id)
+    assert lane["QueueName"] == stack_named(queue.lane_name_suffix)
+    assert lane["VisibilityTimeout"] == queue.visibility_timeout_seconds
+    assert lane["RedrivePolicy"] == {
+        "deadLetterTargetArn": get_att(f"{queue.logical_id}DLQ", "Arn"),
+        "maxReceiveCount": queue.max_receive_count,
+    }
+    events = [e for e in sqs_events(queue.consumer.logical_id) if e["Queue"] == get_att(queue.lane_logical_id, "Arn")]
+    assert len(events) == 1
+    assert events[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert events[0]["BatchSize"] == queue.batch_size
+    assert events[0]["ScalingConfig"]["MaximumConcurrency"] == queue.lane_concurrency
+    grants = sqs_grants(queue.consumer.logical_id)
+    assert {(a, queue.lane_logical_id) for a in POLLER | {"sqs:SendMessage", "sqs:GetQueueUrl"}} <= grants
+    assert {("sqs:SendMessage", queue.lane_logical_id), ("sqs:GetQueueAttributes", queue.lane_logical_id)} <= (
+        sqs_grants("ApiFunction")
+    )
+    assert ("sqs:SendMessage", queue.lane_logical_id) in sqs_grants("CleanupFunction")
 
 
 @pytest.mark.parametrize("queue", QUEUE_PARAMS)
@@ -185,9 +212,10 @@ def test_template_sqs_events_only_on_registry_consumers() -> None:
         for event in sqs_events(function_id):
             queue_id = event["Queue"]["Fn::GetAtt"][0]
             consumed.append(queue_id)
-            owner = next(q for q in queues.QUEUES.values() if q.logical_id == queue_id)
+            owner = next(q for q in queues.QUEUES.values() if queue_id in (q.logical_id, q.lane_logical_id))
             assert owner.consumer.logical_id == function_id
-    assert sorted(consumed) == sorted(q.logical_id for q in queues.QUEUES.values())
+    expected = [q.logical_id for q in queues.QUEUES.values()] + [q.lane_logical_id for q in LANES]
+    assert sorted(consumed) == sorted(expected)
 
 
 @pytest.mark.parametrize("worker", WORKER_PARAMS)
@@ -324,7 +352,6 @@ def test_template_bucket_blocks_public_access_and_expires_payloads_and_exports()
     # Payloads outlive the longest delay a job may have (MAX_DELAY); exports are short-lived links.
     assert expiry["payloads/"] * 86400 > MAX_DELAY.total_seconds()
     assert expiry["exports/"] == 7
-
 
 
 @pytest.mark.parametrize("worker", WORKER_PARAMS)

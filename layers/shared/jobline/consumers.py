@@ -20,11 +20,11 @@ class EventSourceMappingSwitch:
         self._transport = transport
 
     def set_enabled(self, queue: str, enabled: bool) -> None:
-        arn = self._transport.queue_arn(queue)
         paginator = self._lambda.get_paginator("list_event_source_mappings")
-        for page in paginator.paginate(EventSourceArn=arn):
-            for mapping in page.get("EventSourceMappings", []):
-                self._lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
+        for arn in self._transport.source_arns(queue):  # the queue and its priority lane
+            for page in paginator.paginate(EventSourceArn=arn):
+                for mapping in page.get("EventSourceMappings", []):
+                    self._lambda.update_event_source_mapping(UUID=mapping["UUID"], Enabled=enabled)
 
 
 class StoreFlagOnly:

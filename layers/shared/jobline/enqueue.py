@@ -115,7 +115,7 @@ def enqueue(
         return Enqueued(job=exists.existing, created=False)
 
     if send_now:
-        message = JobMessage(job_id=stored.id, queue=queue, dispatch=stored.dispatch, data_ref=stored.data_ref)
+        message = JobMessage.for_job(stored)
         try:
             runtime.transport.send(message, delay_seconds=delay if message_delay is None else message_delay)
         except Exception as exc:

@@ -18,7 +18,7 @@ def run_inline(runtime: Runtime, job: Job, *, remaining_seconds: float | None = 
     A failed attempt with attempts left is re-queued with its backoff; a paused or
     rate-limited queue leaves the job to its worker.
     """
-    message = JobMessage(job_id=job.id, queue=job.queue, dispatch=job.dispatch, data_ref=job.data_ref)
+    message = JobMessage.for_job(job)
     try:
         Worker(runtime).process(message.model_dump_json(), remaining_seconds=remaining_seconds)
     except RedeliverLater as later:

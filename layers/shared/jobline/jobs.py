@@ -122,5 +122,12 @@ class JobMessage(BaseModel):
     job_id: str
     queue: str
     dispatch: int = 0
+    # Routes the message to the queue's priority lane (see `queues.QueueSettings.lane_for`).
+    priority: int = 0
     data_ref: DataRef | None = None
     trace_id: str | None = None
+
+    @classmethod
+    def for_job(cls, job: Job) -> JobMessage:
+        """The wake-up call for the job's current dispatch."""
+        return cls(job_id=job.id, queue=job.queue, dispatch=job.dispatch, priority=job.priority, data_ref=job.data_ref)

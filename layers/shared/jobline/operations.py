@@ -84,7 +84,7 @@ def get_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_i
 
 
 def _dispatch(runtime: Runtime, job: Job, *, delay_seconds: float = 0) -> None:
-    message = JobMessage(job_id=job.id, queue=job.queue, dispatch=job.dispatch, data_ref=job.data_ref)
+    message = JobMessage.for_job(job)
     runtime.transport.send(message, delay_seconds=delay_seconds)
 
 

@@ -17,6 +17,8 @@ DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60
 # so a message is not handed out again while a slow batch (with retries) still runs.
 VISIBILITY_TIMEOUT_FACTOR = 6
 DAY = 24 * 60 * 60
+# Priorities 1 (highest) to this ride the priority lane; 0 (none) and larger numbers do not.
+PRIORITY_LANE_MAX = 10
 
 
 class Retention(BaseModel):
@@ -66,6 +68,28 @@ class QueueSettings(BaseModel):
     keep_completed: Retention = Retention(count=1_000, age_seconds=7 * DAY)
     keep_failed: Retention = Retention(count=1_000, age_seconds=14 * DAY)
     default_priority: int = Field(default=0, ge=0)
+    # A second SQS queue for jobs with priority 1..PRIORITY_LANE_MAX, consumed by the same
+    # function through its own event source with more concurrency: such a job never waits
+    # behind the queue's backlog of ordinary jobs.
+    priority_lane: bool = False
+
+    def lane_for(self, priority: int) -> str:
+        """The SQS queue suffix a job of this priority is sent to: the lane, or the queue itself."""
+        if self.priority_lane and 1 <= priority <= PRIORITY_LANE_MAX:
+            return self.lane_name_suffix
+        return self.name
+
+    @property
+    def lane_name_suffix(self) -> str:
+        return f"{self.name}-priority"
+
+    @property
+    def lane_logical_id(self) -> str:
+        return f"{self.logical_id}Priority"
+
+    @property
+    def lane_concurrency(self) -> int:
+        return 2 * self.concurrency
 
     @property
     def visibility_timeout_seconds(self) -> int:
@@ -116,6 +140,7 @@ QUEUES: dict[str, QueueSettings] = {
             backoff=_EXP_1S,
             job_timeout_seconds=50,
             rate_limit=RateLimit(max_jobs=50, per_seconds=60),
+            priority_lane=True,
         ),
         QueueSettings(
             name="sms",
@@ -125,6 +150,7 @@ QUEUES: dict[str, QueueSettings] = {
             backoff=_EXP_1S,
             job_timeout_seconds=50,
             rate_limit=RateLimit(max_jobs=50, per_seconds=60),
+            priority_lane=True,
         ),
         QueueSettings(
             name="waitlist-notifications",
@@ -193,6 +219,7 @@ QUEUES: dict[str, QueueSettings] = {
             attempts=3,
             backoff=_EXP_2S,
             job_timeout_seconds=60,
+            priority_lane=True,
         ),
         QueueSettings(
             name="bulk-upload-mechanics",

@@ -49,7 +49,7 @@ def release_due_delayed(runtime: Runtime, queue: str) -> int:
         except StaleJob:
             continue  # another tick, a promote or a remove got there first
         delay = max(0.0, (job.run_at - now).total_seconds()) if job.run_at else 0.0
-        message = JobMessage(job_id=stored.id, queue=queue, dispatch=stored.dispatch, data_ref=stored.data_ref)
+        message = JobMessage.for_job(stored)
         runtime.transport.send(message, delay_seconds=delay)
         released += 1
     return released

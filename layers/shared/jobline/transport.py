@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from jobline.jobs import JobMessage
+from jobline.queues import get_queue
 
 # SQS limits: DelaySeconds at most 15 minutes, visibility timeout at most 12 hours.
 MAX_DELAY_SECONDS = 900
@@ -25,9 +26,16 @@ class QueueTransport:
         self._prefix = prefix
 
     @functools.cache  # noqa: B019 - one transport lives as long as its process
+    def _url(self, suffix: str) -> str:
+        return str(self._sqs.get_queue_url(QueueName=f"{self._prefix}{suffix}")["QueueUrl"])
+
     def queue_url(self, queue: str) -> str:
         """The URL of `queue`'s SQS queue, looked up once."""
-        return str(self._sqs.get_queue_url(QueueName=f"{self._prefix}{queue}")["QueueUrl"])
+        return self._url(queue)
+
+    def url_for(self, message: JobMessage) -> str:
+        """The URL of the SQS queue that carries this message: its queue, or the queue's priority lane."""
+        return self._url(get_queue(message.queue).lane_for(message.priority))
 
     @functools.cache  # noqa: B019
     def dlq_url(self, queue: str) -> str:
@@ -39,11 +47,22 @@ class QueueTransport:
         attrs = self._sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=["QueueArn"])
         return str(attrs["Attributes"]["QueueArn"])
 
+    def source_arns(self, queue: str) -> list[str]:
+        """The ARNs of every SQS queue a worker consumes for `queue`: the queue and its priority lane."""
+        suffixes = [queue]
+        if get_queue(queue).priority_lane:
+            suffixes.append(get_queue(queue).lane_name_suffix)
+        arns = []
+        for suffix in suffixes:
+            attrs = self._sqs.get_queue_attributes(QueueUrl=self._url(suffix), AttributeNames=["QueueArn"])
+            arns.append(str(attrs["Attributes"]["QueueArn"]))
+        return arns
+
     def send(self, message: JobMessage, *, delay_seconds: float = 0) -> str:
         """Put a wake-up call for the job on its queue, visible after `delay_seconds` (capped at 15 min)."""
         delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
         response = self._sqs.send_message(
-            QueueUrl=self.queue_url(message.queue),
+            QueueUrl=self.url_for(message),
             MessageBody=message.model_dump_json(exclude_none=True),
             DelaySeconds=delay,
         )
@@ -60,11 +79,11 @@ class QueueTransport:
             },
         )
 
-    def change_visibility(self, queue: str, receipt_handle: str, seconds: float) -> None:
+    def change_visibility(self, message: JobMessage, receipt_handle: str, seconds: float) -> None:
         """Hide a received message for `seconds` more: the wait before its next delivery."""
         timeout = max(0, min(MAX_VISIBILITY_SECONDS, math.ceil(seconds)))
         self._sqs.change_message_visibility(
-            QueueUrl=self.queue_url(queue), ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
+            QueueUrl=self.url_for(message), ReceiptHandle=receipt_handle, VisibilityTimeout=timeout
         )
 
     def depths(self, queue: str) -> dict[str, int]:
@@ -74,12 +93,20 @@ class QueueTransport:
             "ApproximateNumberOfMessagesNotVisible",
             "ApproximateNumberOfMessagesDelayed",
         ]
-        main = self._sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=names)["Attributes"]
+        settings = get_queue(queue)
+        sources = [self.queue_url(queue)]
+        if settings.priority_lane:
+            sources.append(self._url(settings.lane_name_suffix))
+        totals = dict.fromkeys(names, 0)
+        for url in sources:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+            for name in names:
+                totals[name] += int(attributes.get(name, 0))
         dlq = self._sqs.get_queue_attributes(QueueUrl=self.dlq_url(queue), AttributeNames=names[:1])["Attributes"]
         return {
-            "visible": int(main.get("ApproximateNumberOfMessages", 0)),
-            "in_flight": int(main.get("ApproximateNumberOfMessagesNotVisible", 0)),
-            "delayed": int(main.get("ApproximateNumberOfMessagesDelayed", 0)),
+            "visible": totals["ApproximateNumberOfMessages"],
+            "in_flight": totals["ApproximateNumberOfMessagesNotVisible"],
+            "delayed": totals["ApproximateNumberOfMessagesDelayed"],
             "dlq": int(dlq.get("ApproximateNumberOfMessages", 0)),
         }
 

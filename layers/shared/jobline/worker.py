@@ -92,7 +92,7 @@ class Worker:
         except RedeliverLater as later:
             message = JobMessage.model_validate_json(record.body)
             try:
-                self.runtime.transport.change_visibility(message.queue, record.receipt_handle, later.seconds)
+                self.runtime.transport.change_visibility(message, record.receipt_handle, later.seconds)
             except Exception:  # noqa: BLE001 - the message still comes back, after the queue's default timeout
                 logger.exception("could not set the message's visibility", extra={"job_id": message.job_id})
             raise
