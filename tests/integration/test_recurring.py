@@ -6,7 +6,6 @@ import datetime as dt
 import threading
 
 import pytest
-from pydantic import ValidationError
 
 from jobline import recurring, ticks
 from jobline.enqueue import JobOptions
@@ -158,7 +157,7 @@ def test_delete_schedule_is_tenant_scoped(memory_runtime) -> None:
     ],
 )
 def test_schedule_rules_are_validated(memory_runtime, fields) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(InvalidPayload):
         daily(memory_runtime, **fields)
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from pydantic import ValidationError
+
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import InvalidPayload, NotFound, ScheduleConflict
 from jobline.handlers import get_job_type
@@ -24,6 +26,9 @@ from jobline.schedules import Schedule
 TICK_HORIZON = dt.timedelta(seconds=60)
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
 SCHEDULE_OPTIONS = frozenset({"attempts", "backoff", "priority", "timeout", "callback_url"})
+
+
+CALLER_NAMES = {"every_seconds": "every", "timezone": "tz", "end_at": "endDate"}
 
 
 class ScheduleNotFound(NotFound):
@@ -55,19 +60,25 @@ def create_schedule(
             [{"loc": ("options", field), "msg": "is set by the schedule", "type": "value_error"} for field in refused]
         )
     now = runtime.clock()
-    schedule = Schedule(
-        queue=queue,
-        name=name,
-        tenant_id=tenant_id,
-        data=payload,
-        options=chosen,
-        cron=cron,
-        every_seconds=every_seconds,
-        timezone=timezone,
-        limit=limit,
-        end_at=end_at,
-        created_at=now,
-    )
+    try:
+        schedule = Schedule(
+            queue=queue,
+            name=name,
+            tenant_id=tenant_id,
+            data=payload,
+            options=chosen,
+            cron=cron,
+            every_seconds=every_seconds,
+            timezone=timezone,
+            limit=limit,
+            end_at=end_at,
+            created_at=now,
+        )
+    except ValidationError as exc:
+        # Named as BullMQ's repeat options are (every, tz, endDate), which callers send.
+        raise InvalidPayload(
+            [{**error, "loc": tuple(CALLER_NAMES.get(str(p), p) for p in error["loc"])} for error in exc.errors()]
+        ) from exc
     schedule = schedule.model_copy(update={"next_run_at": schedule.next_after(now)})
     return runtime.store.save_schedule(schedule)
 
