@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import jobline.webhooks  # noqa: F401 - registers the callback job type
+import jobline.notifications.jobs
+import jobline.waitlist.jobs
+import jobline.webhooks  # noqa: F401 - the callback job type
 from jobline.entrypoints import worker_handler
 
 lambda_handler = worker_handler

@@ -361,3 +361,10 @@ def test_every_worker_may_queue_callbacks_on_the_webhooks_queue(worker: queues.W
     grants = sqs_grants(worker.logical_id)
     assert ("sqs:SendMessage", webhooks) in grants
     assert ("sqs:GetQueueUrl", webhooks) in grants
+
+
+def test_waitlist_worker_may_queue_offer_notifications() -> None:
+    """The cascade (waitlist worker) enqueues the notifier's offer notifications."""
+    grants = sqs_grants(queues.get_queue("waitlist-cascade").consumer.logical_id)
+    target = queues.get_queue("waitlist-notifications").logical_id
+    assert {("sqs:SendMessage", target), ("sqs:GetQueueUrl", target)} <= grants

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict
 from jobline import catalog, ticks
 from jobline.observability import logger, tracer
 from jobline.runtime import get_runtime
+from jobline.waitlist import cascade as waitlist_cascade
+from jobline.waitlist import records as waitlist_records
 from jobline.worker import Worker
 
 
@@ -41,8 +43,13 @@ def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str,
     runtime = get_runtime()
     if task == "nightly":
         removed = ticks.run_nightly(runtime)
-        logger.info("nightly sweep done", extra={"removed": removed})
-        return {"task": task, "removed": removed}
-    report = dataclasses.asdict(ticks.run_tick(runtime))
+        waitlist_removed = waitlist_records.cleanup_old_records(runtime)
+        logger.info("nightly sweep done", extra={"removed": removed, "waitlist_removed": waitlist_removed})
+        return {"task": task, "removed": removed, "waitlistRemoved": waitlist_removed}
+    report: dict[str, Any] = dataclasses.asdict(ticks.run_tick(runtime))
+    try:
+        report["expired_holds"] = waitlist_cascade.release_expired_holds(runtime)
+    except Exception:  # noqa: BLE001 - a database outage must not stop the job tick
+        logger.exception("releasing expired waitlist holds failed")
     logger.info("tick done", extra=report)
     return {"task": task, **report}

@@ -1,0 +1,86 @@
+"""The waitlist's job types: cascade, expired holds, notifications (send and retry), cleanup.
+
+`functions/waitlist_worker` and `functions/notifier` import this module so the types
+register; so does the API, which enqueues cascades and sends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobline import operations
+from jobline.context import JobContext
+from jobline.errors import UnrecoverableError
+from jobline.handlers import job_type
+from jobline.waitlist import cascade, notify, records
+from jobline.waitlist.cascade import Offer
+from jobline.waitlist.schemas import (
+    CascadePayload,
+    CleanupPayload,
+    ReleaseExpiredPayload,
+    RetryNotificationsPayload,
+    SendNotificationPayload,
+)
+
+EXPIRED_HOLDS_QUEUE = "waitlist-expired-holds"
+RELEASE_EXPIRED_JOB = "release-expired-holds"
+CLEANUP_QUEUE = "waitlist-cleanup"
+CLEANUP_JOB = "nightly-cleanup"
+WAITLIST_QUEUES = (EXPIRED_HOLDS_QUEUE, cascade.QUEUE, notify.QUEUE, CLEANUP_QUEUE)
+
+
+def _offer_view(offer: Offer) -> dict[str, Any]:
+    return {
+        "slotId": str(offer.slot_id),
+        "entryId": str(offer.entry_id),
+        "holdId": str(offer.hold_id),
+        "expiresAt": offer.expires_at.isoformat(),
+    }
+
+
+@job_type(cascade.QUEUE, cascade.JOB, payload=CascadePayload)
+def run_cascade(payload: CascadePayload, ctx: JobContext) -> dict[str, Any]:
+    """Offer the named slot, or every free slot of the tenant that someone waits for."""
+    if payload.slot_id is not None:
+        offer = cascade.cascade_slot(ctx.runtime, tenant_id=ctx.tenant_id, slot_id=payload.slot_id)
+        offers = [offer] if offer is not None else []
+    else:
+        offers = cascade.cascade_tenant(ctx.runtime, tenant_id=ctx.tenant_id)
+    ctx.log(f"{len(offers)} offers made")
+    return {"offers": [_offer_view(offer) for offer in offers]}
+
+
+@job_type(EXPIRED_HOLDS_QUEUE, RELEASE_EXPIRED_JOB, payload=ReleaseExpiredPayload)
+def run_release_expired_holds(payload: ReleaseExpiredPayload, ctx: JobContext) -> dict[str, int]:
+    """Expire due holds of every tenant, or of the job's tenant when the data names it, and cascade."""
+    # Expiring what is overdue anyway is harmless across tenants; aiming at another one is not allowed.
+    if payload.tenant_id is not None and payload.tenant_id != ctx.tenant_id:
+        raise UnrecoverableError("tenantId may only name the job's own tenant")
+    return {"released": cascade.release_expired_holds(ctx.runtime, tenant_id=payload.tenant_id)}
+
+
+@job_type(notify.QUEUE, notify.SEND_JOB, payload=SendNotificationPayload)
+def run_send_notification(payload: SendNotificationPayload, ctx: JobContext) -> dict[str, Any]:
+    """Send one notification; the last attempt's failure marks it failed before the job fails."""
+    final = ctx.attempt >= ctx.job.max_attempts
+    status = notify.send_notification(
+        ctx.runtime, payload.notification_id, tenant_id=ctx.tenant_id, final_attempt=final
+    )
+    return {"notificationId": str(payload.notification_id), "status": status.value if status else "missing"}
+
+
+@job_type(notify.QUEUE, notify.RETRY_JOB, payload=RetryNotificationsPayload)
+def run_retry_notifications(payload: RetryNotificationsPayload, ctx: JobContext) -> dict[str, int]:
+    """Re-send the tenant's failed notifications, and pending ones whose send was lost."""
+    queued = notify.retry_notifications(ctx.runtime, tenant_id=ctx.tenant_id)
+    ctx.log(f"{queued} sends queued")
+    return {"queued": queued}
+
+
+@job_type(CLEANUP_QUEUE, CLEANUP_JOB, payload=CleanupPayload)
+def run_cleanup(payload: CleanupPayload, ctx: JobContext) -> dict[str, int]:
+    """The tenant's notifications and audit logs past retention, and waitlist job records past their queue's."""
+    # Only the job's tenant: the retention is the caller's to choose, other tenants' records are not.
+    removed = records.cleanup_old_records(ctx.runtime, retention_days=payload.retention_days, tenant_id=ctx.tenant_id)
+    removed["jobs"] = sum(operations.apply_retention(ctx.runtime, queue) for queue in WAITLIST_QUEUES)
+    return removed
