@@ -1,4 +1,4 @@
-# Jobline: test, lint, validate and build.
+# Jobline: test, lint, validate and build; run the whole system locally (`make local`).
 #
 # Two virtual environments: .venv holds the app (editable) and its dev tools; .venv-sam
 # holds the SAM CLI, kept apart so its pins never fight the app's. Each is (re)installed
@@ -16,11 +16,18 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := test
-.PHONY: venv sam-venv test lint validate build clean distclean
+.PHONY: venv sam-venv test lint validate build local token clean distclean
 
+# `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline.local --help`.
+LOCAL_ARGS ?=
+# `make -s token TENANT=t1 ROLES=admin,operator`
+TENANT ?= tenant-local
+ROLES ?=
+
+# pip's progress goes to stderr, so a first `TOKEN=$$(make -s token)` still captures only the token.
 $(VENV_STAMP): pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/python -m pip install -e '.[dev]'
+	$(VENV)/bin/python -m pip install -e '.[dev]' >&2
 	touch $@
 
 $(SAM_STAMP):
@@ -45,6 +52,18 @@ validate: $(SAM_STAMP)
 
 build: $(SAM_STAMP)
 	$(SAM) build
+
+# The local stack: moto, Postgres (DATABASE_URL or an embedded one), the HTTP API on
+# http://127.0.0.1:3000, the SQS pollers and the schedules, until Ctrl-C.
+local: $(VENV_STAMP)
+	$(VENV)/bin/python -m jobline.local $(LOCAL_ARGS)
+
+# A development bearer token on stdout, alone, so `TOKEN=$$(make -s token)` works. Order-only
+# on the venv: a token never waits for a reinstall. The built-in dev secret is shorter than
+# PyJWT's recommended 32 bytes, which is known and harmless locally.
+token: | $(VENV_STAMP)
+	@JOBLINE_STAGE="$${JOBLINE_STAGE:-local}" PYTHONWARNINGS="ignore:The HMAC key is" \
+		$(VENV)/bin/python -m jobline.devtoken --tenant '$(TENANT)' --roles '$(ROLES)'
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache test-artifacts

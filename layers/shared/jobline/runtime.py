@@ -20,7 +20,10 @@ from jobline.payloads import PayloadStore
 from jobline.store.base import JobStore
 from jobline.transport import QueueTransport
 
-_BOTO_CONFIG = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10)
+# A wide pool: the local stack runs many pollers on one client (one connection each on Lambda).
+_BOTO_CONFIG = Config(
+    retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10, max_pool_connections=50
+)
 
 
 @dataclasses.dataclass
