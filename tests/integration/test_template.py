@@ -368,3 +368,12 @@ def test_waitlist_worker_may_queue_offer_notifications() -> None:
     grants = sqs_grants(queues.get_queue("waitlist-cascade").consumer.logical_id)
     target = queues.get_queue("waitlist-notifications").logical_id
     assert {("sqs:SendMessage", target), ("sqs:GetQueueUrl", target)} <= grants
+
+
+def test_task_worker_may_queue_email_and_sms_jobs() -> None:
+    """The sendNotification task enqueues e-mail and SMS jobs, on their lanes too."""
+    grants = sqs_grants(queues.get_queue("generic-task").consumer.logical_id)
+    for name in ("email", "sms"):
+        queue = queues.get_queue(name)
+        for target in (queue.logical_id, queue.lane_logical_id):
+            assert {("sqs:SendMessage", target), ("sqs:GetQueueUrl", target)} <= grants

@@ -72,6 +72,14 @@ class JobContext:
         """Append a line to the job's bounded log."""
         self._write(lambda job: job.with_log(line))
 
+    def checkpoint(self, result: Any, *, progress: float | None = None) -> None:
+        """Keep a result-so-far with the job: a retried attempt reads it back from `ctx.job.result`
+        (how a campaign remembers which recipients already got their message)."""
+        update: dict[str, Any] = {"result": result}
+        if progress is not None:
+            update["progress"] = max(0, min(100, int(progress)))
+        self._write(lambda job: job.model_copy(update=update))
+
     def _write(self, change: Any) -> None:
         store = self._runtime.store
         for _ in range(3):

@@ -1,0 +1,55 @@
+"""The e-mail and SMS job types: `send-email` on queue `email`, `send-sms` on queue `sms`.
+
+Importing this module registers both. The notifier runs them; the API and the task
+worker import it too, since enqueue validates a payload against its job type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobline.context import JobContext
+from jobline.handlers import JobFunction, job_type
+from jobline.notifications import channels, delivery
+from jobline.notifications.models import EmailJob, SmsJob
+
+EMAIL_QUEUE = "email"
+SEND_EMAIL = "send-email"
+SMS_QUEUE = "sms"
+SEND_SMS = "send-sms"
+
+
+@job_type(EMAIL_QUEUE, SEND_EMAIL, payload=EmailJob)
+def send_email(payload: EmailJob, ctx: JobContext) -> dict[str, Any]:
+    """Send one e-mail to each recipient from the configured sender; the result reports each recipient."""
+    content = payload.content()
+
+    def send(recipient: str) -> str:
+        return channels.send_email(
+            ctx.runtime, to=recipient, subject=content.subject, text=content.text, html=content.html
+        )
+
+    return delivery.deliver(ctx, channel="email", recipients=payload.recipients, send=send)
+
+
+@job_type(SMS_QUEUE, SEND_SMS, payload=SmsJob)
+def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
+    """Send the text message to each phone number; the result reports each recipient."""
+
+    def send(recipient: str) -> str:
+        return channels.send_sms(ctx.runtime, phone=recipient, text=payload.message)
+
+    return delivery.deliver(ctx, channel="sms", recipients=payload.recipients, send=send)
+
+
+# (queue, name, payload model, function) of every job type this module registers.
+JOB_TYPES: tuple[tuple[str, str, type[EmailJob] | type[SmsJob], JobFunction], ...] = (
+    (EMAIL_QUEUE, SEND_EMAIL, EmailJob, send_email),
+    (SMS_QUEUE, SEND_SMS, SmsJob, send_sms),
+)
+
+
+def register() -> None:
+    """Register the job types again (idempotent), for a registry that was reset after import."""
+    for queue, name, model, func in JOB_TYPES:
+        job_type(queue, name, payload=model)(func)

@@ -1,0 +1,58 @@
+"""Service methods run by name through the `customAsyncTask` task, and the built-in ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, ValidationInfo, field_validator
+
+from jobline.context import JobContext
+from jobline.tasks.registry import SERVICE_METHODS, TaskParams, UnknownTask, service_method, task
+
+CUSTOM_ASYNC_TASK = "customAsyncTask"
+
+
+class CustomAsyncTaskParams(TaskParams):
+    """`method` names a registered `service.method`; `args` are checked against that method's model."""
+
+    method: str = Field(min_length=1, max_length=129, examples=["diagnostics.echo"])
+    args: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("method")
+    @classmethod
+    def _registered(cls, name: str) -> str:
+        try:
+            SERVICE_METHODS.get(name)
+        except UnknownTask as exc:
+            raise ValueError(str(exc)) from None
+        return name
+
+    @field_validator("args")
+    @classmethod
+    def _fit_method(cls, args: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        name = info.data.get("method")
+        # An unknown method is already reported on `method`; its args cannot be judged.
+        return args if name is None else SERVICE_METHODS.get(name).validate(args)
+
+
+@task(CUSTOM_ASYNC_TASK, params=CustomAsyncTaskParams)
+def custom_async_task(params: CustomAsyncTaskParams, ctx: JobContext) -> dict[str, Any]:
+    """Run the registered service method `method` with `args`; its return value is the result."""
+    method = SERVICE_METHODS.get(params.method)
+    return {"method": params.method, "result": method.call(params.args, ctx)}
+
+
+class EchoArgs(TaskParams):
+    message: str = Field(max_length=10_000)
+
+
+@service_method("diagnostics.echo", params=EchoArgs)
+def echo(args: EchoArgs, ctx: JobContext) -> dict[str, Any]:
+    """Return the message: checks that service methods run end to end."""
+    return {"message": args.message}
+
+
+@service_method("diagnostics.ping")
+def ping(args: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Who ran the call: the tenant, the job and the attempt."""
+    return {"pong": True, "tenantId": ctx.tenant_id, "jobId": ctx.job_id, "attempt": ctx.attempt}

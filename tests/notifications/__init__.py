@@ -1,0 +1,1 @@
+"""Integration tests of the e-mail and SMS jobs."""

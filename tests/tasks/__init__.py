@@ -1,0 +1,1 @@
+"""Integration tests of the generic-task registry and its built-in tasks."""
