@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-import jobline.tasks.jobs  # noqa: F401 - generic tasks (and the e-mail/SMS types they enqueue)
+# Importing a domain's jobs module registers the job types this function runs.
+import jobline.bulk.jobs
+import jobline.exports.jobs
+import jobline.tasks.jobs  # noqa: F401
 from jobline.entrypoints import worker_handler
 
 lambda_handler = worker_handler

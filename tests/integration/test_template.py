@@ -352,6 +352,7 @@ def test_template_bucket_blocks_public_access_and_expires_payloads_and_exports()
     # Payloads outlive the longest delay a job may have (MAX_DELAY); exports are short-lived links.
     assert expiry["payloads/"] * 86400 > MAX_DELAY.total_seconds()
     assert expiry["exports/"] == 7
+    assert expiry["uploads/"] == expiry["reports/"] == 7
 
 
 @pytest.mark.parametrize("worker", WORKER_PARAMS)

@@ -54,7 +54,9 @@ class Runtime:
 def aws_client(service: str, settings: Settings | None = None) -> Any:
     """A boto3 client, pointed at the local AWS emulation when one is configured."""
     settings = settings or get_settings()
-    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, config=_BOTO_CONFIG)
+    # S3 presigned URLs must be SigV4: buckets made since 2020 refuse botocore's SigV2 default.
+    config = _BOTO_CONFIG.merge(Config(signature_version="s3v4")) if service == "s3" else _BOTO_CONFIG
+    return boto3.client(service, endpoint_url=settings.aws_endpoint_url, config=config)
 
 
 def build_store(settings: Settings) -> JobStore:

@@ -1,0 +1,61 @@
+"""Bulk-upload and export fixtures: a runtime on moto and Postgres, the API with the bulk router, tokens."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+import jobline.bulk.jobs
+import jobline.exports.jobs  # noqa: F401
+from jobline import auth
+from jobline.api import app as app_module
+from jobline.api import bulk
+from jobline.runtime import Runtime
+from tests.api.helpers import SECRET, Client, make_token
+from tests.support import make_runtime
+
+
+@pytest.fixture(autouse=True)
+def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """HS256 with the API tests' secret."""
+    for name in ("JOBLINE_JWT_SECRET_PARAMETER", "JOBLINE_JWKS_URL", "JOBLINE_JWT_AUDIENCE", "JOBLINE_JWT_ISSUER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
+    auth.reset()
+    yield
+    auth.reset()
+
+
+@pytest.fixture
+def rt(aws, memory_store, database_url) -> Iterator[Runtime]:
+    """A runtime on moto (SQS, S3) and the session's Postgres, with the in-memory job store."""
+    runtime = make_runtime(memory_store, database_url=database_url)
+    yield runtime
+    runtime.sessions.kw["bind"].dispose()
+
+
+@pytest.fixture
+def api(rt: Runtime) -> Client:
+    """The API around `rt`, with the bulk router whether or not app.py includes it yet."""
+    app = app_module.create_app(lambda: rt)
+    if bulk.router not in app_module.ROUTERS:
+        app.include_router(bulk.router, prefix=app_module.API_PREFIX)
+    return Client(app.resolve)
+
+
+@pytest.fixture
+def token(tenant: str) -> str:
+    return make_token(tenant=tenant, user="uploader")
+
+
+@pytest.fixture
+def other_tenant() -> str:
+    import uuid
+
+    return f"tenant-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def other_token(other_tenant: str) -> str:
+    return make_token(tenant=other_tenant, user="intruder")
