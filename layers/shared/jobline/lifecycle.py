@@ -72,7 +72,7 @@ def _queue_callback(runtime: Runtime, job: Job, detail: dict[str, Any]) -> None:
             data={"url": job.callback_url, "event": f"job.{job.state.value}", "payload": detail},
             tenant_id=job.tenant_id,
             # One callback per outcome of each dispatch, however often this runs.
-            options=JobOptions(jobId=f"callback:{job.id}:{job.dispatch}:{job.state.value}"),
+            options=JobOptions(job_id=f"callback:{job.id}:{job.dispatch}:{job.state.value}"),
         )
     except (JoblineError, Exception):  # noqa: BLE001 - a lost callback must not undo the job's outcome
         logger.exception("callback not queued", extra={"job_id": job.id, "queue": job.queue})

@@ -64,13 +64,19 @@ class Schedule(BaseModel):
             raise ValueError("give exactly one of cron and every")
         return self
 
+    @property
+    def _cron(self) -> str:
+        if self.cron is None:  # the model validator guarantees cron when every_seconds is absent
+            raise ValueError("schedule has no cron expression")
+        return self.cron
+
     def latest_at_or_before(self, moment: dt.datetime) -> dt.datetime:
         """The last run time at or before `moment` (ignoring limit and end), for catching up after a gap."""
         if self.every_seconds is not None:
             slot = math.floor(moment.timestamp() / self.every_seconds) * self.every_seconds
             return dt.datetime.fromtimestamp(slot, dt.UTC)
         local = (moment + dt.timedelta(seconds=1)).astimezone(zoneinfo.ZoneInfo(self.timezone))
-        return croniter(self.cron, local).get_prev(dt.datetime).astimezone(dt.UTC)
+        return croniter(self._cron, local).get_prev(dt.datetime).astimezone(dt.UTC)
 
     def next_after(self, moment: dt.datetime) -> dt.datetime | None:
         """The first run strictly after `moment`, or None once the schedule has ended."""
@@ -82,7 +88,7 @@ class Schedule(BaseModel):
             upcoming = dt.datetime.fromtimestamp(slot, dt.UTC)
         else:
             local = moment.astimezone(zoneinfo.ZoneInfo(self.timezone))
-            upcoming = croniter(self.cron, local).get_next(dt.datetime).astimezone(dt.UTC)
+            upcoming = croniter(self._cron, local).get_next(dt.datetime).astimezone(dt.UTC)
         if self.end_at is not None and upcoming > self.end_at:
             return None
         return upcoming

@@ -77,7 +77,7 @@ def _session(region: str) -> boto3.session.Session:
 
 def client(service: str, *, endpoint: str, region: str) -> Any:
     """A boto3 client on the local endpoint, with the fake credentials."""
-    return _session(region).client(service, endpoint_url=endpoint)  # type: ignore[call-overload]
+    return _session(region).client(service, endpoint_url=endpoint)
 
 
 def _create_table(dynamodb: Any, table: TableSpec) -> None:

@@ -115,7 +115,7 @@ def request_generation(
             data=data,
             tenant_id=tenant_id,
             user_id=user_id,
-            options=JobOptions(runAt=run_at),
+            options=JobOptions(run_at=run_at),
         ).job
         return GenerationOutcome("scheduled", job, run_at + estimate_duration(request))
 

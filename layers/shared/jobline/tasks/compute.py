@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field, model_validator
@@ -134,7 +134,7 @@ class ProcessDataParams(TaskParams):
         return self
 
 
-def _aggregates(values: list[Any], wanted: list[str]) -> dict[str, Any]:
+def _aggregates(values: list[Any], wanted: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name in wanted:
         if name == "count":
