@@ -31,6 +31,10 @@ class AuthenticationError(Exception):
     """No usable bearer token: answered with 401."""
 
 
+class MissingToken(AuthenticationError):
+    """No bearer token at all (as opposed to a bad one)."""
+
+
 class PermissionDenied(Exception):
     """A valid token without the role a route needs: answered with 403."""
 
@@ -179,7 +183,7 @@ def reset() -> None:
 def bearer_token(authorization: str | None) -> str:
     """The token of an `Authorization: Bearer <token>` header value."""
     if not authorization:
-        raise AuthenticationError("missing bearer token")
+        raise MissingToken("missing bearer token")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise AuthenticationError("authorization header is not a bearer token")

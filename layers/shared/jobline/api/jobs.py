@@ -1,0 +1,107 @@
+"""Generic jobs: enqueue email, sms, export, file and task jobs; their status and stats."""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from jobline import enqueue, operations
+from jobline.api import deps
+from jobline.api.envelope import Envelope, ok, responses
+from jobline.api.models import JobCreated, JobIdPath, JobRequest, JobView, QueueStatsView, TaskRequest
+from jobline.errors import UnknownQueue
+from jobline.states import JobState
+
+router = APIGatewayHttpRouter()
+
+# Route type → job name on the queue of the same name.
+JOB_NAMES: dict[str, str] = {
+    "email": "send-email",
+    "sms": "send-sms",
+    "data-export": "export",
+    "file-processing": "process-file",
+    "generic-task": "run-task",
+}
+TASK_QUEUE = "generic-task"
+TASK_JOB = JOB_NAMES[TASK_QUEUE]
+
+TypePath = Annotated[str, Path(max_length=64, description=f"One of: {', '.join(JOB_NAMES)}.", examples=list(JOB_NAMES))]
+ENQUEUE_RESPONSES = responses(
+    HTTPStatus.NOT_FOUND,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.SERVICE_UNAVAILABLE,
+    success=(HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED),
+)
+
+
+def queue_of(job_type: str) -> str:
+    """The queue a generic job type runs on; UnknownQueue for any other type."""
+    if job_type not in JOB_NAMES:
+        raise UnknownQueue(job_type)
+    return job_type
+
+
+def enqueued(result: enqueue.Enqueued) -> Response[Envelope[JobCreated]]:
+    """201 for a new job, 202 when it waits for its time, 200 when an idempotency key found an existing one."""
+    if not result.created:
+        return ok(JobCreated.of(result), "job already exists", status=HTTPStatus.OK)
+    if result.job.state is JobState.DELAYED:
+        return ok(JobCreated.of(result), "job scheduled", status=HTTPStatus.ACCEPTED)
+    return ok(JobCreated.of(result), "job queued", status=HTTPStatus.CREATED)
+
+
+@router.post("/tasks", summary="Run a registered task in the background", tags=["jobs"], responses=ENQUEUE_RESPONSES)
+def run_task(
+    body: Annotated[TaskRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Response[Envelope[JobCreated]]:
+    """Enqueue `run-task` on generic-task with `{"task": name, "params": params}`."""
+    result = enqueue.enqueue(
+        runtime,
+        queue=TASK_QUEUE,
+        name=TASK_JOB,
+        data={"task": body.name, "params": body.params},
+        tenant_id=caller.tenant_id,
+        user_id=caller.user_id,
+        options=body.options,
+    )
+    return enqueued(result)
+
+
+@router.post("/jobs/<type>", summary="Enqueue a generic job", tags=["jobs"], responses=ENQUEUE_RESPONSES)
+def add_job(
+    type: TypePath, body: Annotated[JobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Response[Envelope[JobCreated]]:
+    """The body is the job's payload plus optional `options`; the job type validates the payload."""
+    queue = queue_of(type)
+    result = enqueue.enqueue(
+        runtime,
+        queue=queue,
+        name=JOB_NAMES[queue],
+        data=body.payload(),
+        tenant_id=caller.tenant_id,
+        user_id=caller.user_id,
+        options=body.options,
+    )
+    return enqueued(result)
+
+
+# Registered before the waitlist router's /jobs/<queueName>/<jobId>, which would
+# otherwise see `stats` as a job id.
+@router.get("/jobs/<type>/stats", summary="Job counts of a generic queue", tags=["jobs"], responses=responses(404))
+def job_stats(type: TypePath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[QueueStatsView]:
+    """Counts per state for the caller's tenant (every tenant for operators)."""
+    stats = operations.queue_stats(runtime, queue_of(type), tenant_id=caller.scope)
+    return Envelope(message="queue stats", data=QueueStatsView.of(stats))
+
+
+@router.get("/jobs/<type>/<jobId>/status", summary="A generic job's status", tags=["jobs"], responses=responses(404))
+def job_status(
+    type: TypePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Envelope[JobView]:
+    """The job, if it is the caller's (404 otherwise, so ids do not leak)."""
+    job = operations.get_job(runtime, job_id, queue=queue_of(type), tenant_id=caller.scope)
+    return Envelope(message="job status", data=JobView.of(job))

@@ -1,0 +1,91 @@
+"""Health (public) and Prometheus metrics (operators, text exposition format 0.0.4)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from http import HTTPStatus
+
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+import jobline
+from jobline import operations
+from jobline.api import deps
+from jobline.api.envelope import Envelope, responses
+from jobline.api.models import Health
+from jobline.observability import logger
+from jobline.operations import QueueStats
+from jobline.queues import QUEUES
+
+router = APIGatewayHttpRouter()
+
+HEALTH_PATH = "/health"
+
+PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+# (name, help, value) per gauge. Completed and failed are the jobs still retained, which
+# retention lowers again, so they are gauges, not counters.
+GAUGES: tuple[tuple[str, str, Callable[[QueueStats], int | None]], ...] = (
+    ("queue_jobs_waiting", "Jobs waiting to run.", lambda s: s.waiting),
+    ("queue_jobs_active", "Jobs running now.", lambda s: s.active),
+    ("queue_jobs_failed", "Failed jobs still retained.", lambda s: s.failed),
+    ("queue_jobs_completed", "Completed jobs still retained.", lambda s: s.completed),
+    ("queue_jobs_delayed", "Jobs waiting for their scheduled time.", lambda s: s.delayed),
+    ("queue_paused", "1 when the queue is paused.", lambda s: int(s.paused)),
+    ("queue_dlq_depth", "Approximate messages in the queue's dead-letter queue.", lambda s: s.dlq_depth),
+)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+def render_metrics(stats: Iterable[QueueStats]) -> str:
+    """The exposition text: HELP and TYPE once per metric, one sample per queue."""
+    stats = list(stats)
+    lines: list[str] = []
+    for name, help_text, value_of in GAUGES:
+        lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
+        for queue_stats in stats:
+            value = value_of(queue_stats)
+            if value is not None:
+                lines.append(f'{name}{{queue="{_label(queue_stats.queue)}"}} {value}')
+    return "\n".join(lines) + "\n"
+
+
+@router.get(
+    HEALTH_PATH,
+    summary="Liveness and store reachability",
+    tags=["system"],
+    security=[{}],  # an empty requirement: no token needed
+    responses=responses(success=(HTTPStatus.OK, HTTPStatus.SERVICE_UNAVAILABLE), public=True),
+)
+def health(runtime: deps.RuntimeDep) -> Response[Envelope[Health]]:
+    """200 when the job store answers a ping, 503 otherwise."""
+    try:
+        runtime.store.ping()
+    except Exception:  # noqa: BLE001 - any failure means "not ready"; the log keeps the cause
+        logger.exception("health check: job store unreachable")
+        down = Health(status="unavailable", store="unreachable", version=jobline.__version__)
+        body = Envelope[Health](success=False, message="job store unreachable", data=down)
+        return Response(HTTPStatus.SERVICE_UNAVAILABLE, content_types.APPLICATION_JSON, body)
+    body = Envelope[Health](message="ok", data=Health(status="ok", store="ok", version=jobline.__version__))
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+
+
+@router.get(
+    "/metrics",
+    summary="Queue gauges in Prometheus text format (operators)",
+    tags=["system"],
+    responses={
+        **responses(HTTPStatus.FORBIDDEN),
+        HTTPStatus.OK: {
+            "description": "Prometheus text exposition format 0.0.4",
+            "content": {PROMETHEUS_CONTENT_TYPE: {"schema": {"type": "string"}}},
+        },
+    },
+)
+def metrics(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Response[str]:
+    """Every queue's counts, SQS depths and DLQ depth as gauges."""
+    text = render_metrics(operations.queue_stats(runtime, name) for name in QUEUES)
+    return Response(HTTPStatus.OK, PROMETHEUS_CONTENT_TYPE, text)

@@ -1,0 +1,153 @@
+"""Waitlist job management: status, pause/resume, clear failed, manual triggers, one job, retry.
+
+The trigger routes enqueue the same jobs the schedules do (release expired holds,
+cascade offers, retry notifications, nightly cleanup), for the caller's tenant.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
+from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+
+from jobline import enqueue, operations
+from jobline.api import deps
+from jobline.api.envelope import Envelope, responses
+from jobline.api.jobs import ENQUEUE_RESPONSES, enqueued
+from jobline.api.models import (
+    JobCreated,
+    JobIdPath,
+    JobRequest,
+    JobView,
+    QueueNamePath,
+    QueuePaused,
+    QueueStatsView,
+    Removed,
+)
+from jobline.api.queues import known_queue, stats_views
+from jobline.auth import Principal
+from jobline.runtime import Runtime
+
+router = APIGatewayHttpRouter()
+TAGS = ["waitlist"]
+
+EXPIRED_HOLDS = "waitlist-expired-holds"
+CASCADE = "waitlist-cascade"
+NOTIFICATIONS = "waitlist-notifications"
+CLEANUP = "waitlist-cleanup"
+WAITLIST_QUEUES = (EXPIRED_HOLDS, CASCADE, NOTIFICATIONS, CLEANUP)
+# The job each trigger route enqueues: (queue, job name).
+TRIGGERS: dict[str, tuple[str, str]] = {
+    "expired-holds": (EXPIRED_HOLDS, "release-expired-holds"),
+    "cascade": (CASCADE, "cascade"),
+    "notifications": (NOTIFICATIONS, "retry-notifications"),
+    "cleanup": (CLEANUP, "nightly-cleanup"),
+}
+
+OptionalJobBody = Annotated[JobRequest | None, Body()]
+
+
+@router.get("/jobs/status", summary="Job counts of the waitlist queues", tags=TAGS, responses=responses())
+def waitlist_status(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[list[QueueStatsView]]:
+    """Counts per state of each waitlist queue, for the caller's tenant."""
+    stats = stats_views(runtime, WAITLIST_QUEUES, tenant_id=caller.scope)
+    return Envelope(message="waitlist queue stats", data=stats)
+
+
+@router.post("/jobs/pause", summary="Pause the waitlist queues (operators)", tags=TAGS, responses=responses(403))
+def pause_waitlist(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
+    """Stop consuming all four waitlist queues."""
+    for queue in WAITLIST_QUEUES:
+        operations.pause_queue(runtime, queue)
+    return Envelope(message="waitlist queues paused", data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=True))
+
+
+@router.post("/jobs/resume", summary="Resume the waitlist queues (operators)", tags=TAGS, responses=responses(403))
+def resume_waitlist(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
+    """Restart consuming all four waitlist queues."""
+    for queue in WAITLIST_QUEUES:
+        operations.resume_queue(runtime, queue)
+    return Envelope(message="waitlist queues resumed", data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=False))
+
+
+@router.post("/jobs/failed/clear", summary="Remove failed waitlist jobs", tags=TAGS, responses=responses(403))
+def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Removed]:
+    """Remove the failed jobs of the waitlist queues (the caller's tenant; all and the DLQs for operators)."""
+    by_queue = {q: operations.clear_failed(runtime, q, tenant_id=admin.scope) for q in WAITLIST_QUEUES}
+    return Envelope(message="failed jobs cleared", data=Removed(removed=sum(by_queue.values()), by_queue=by_queue))
+
+
+def _trigger(
+    trigger: str, body: JobRequest | None, runtime: Runtime, admin: Principal
+) -> Response[Envelope[JobCreated]]:
+    queue, name = TRIGGERS[trigger]
+    result = enqueue.enqueue(
+        runtime,
+        queue=queue,
+        name=name,
+        data=body.payload() if body else {},
+        tenant_id=admin.tenant_id,
+        user_id=admin.user_id,
+        options=body.options if body else None,
+    )
+    return enqueued(result)
+
+
+TRIGGER_RESPONSES = {**ENQUEUE_RESPONSES, **responses(HTTPStatus.FORBIDDEN, success=())}
+
+
+@router.post("/jobs/expired-holds/trigger", summary="Release expired holds now", tags=TAGS, responses=TRIGGER_RESPONSES)
+def trigger_expired_holds(
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+) -> Response[Envelope[JobCreated]]:
+    """Enqueue `release-expired-holds` on waitlist-expired-holds."""
+    return _trigger("expired-holds", body, runtime, admin)
+
+
+@router.post("/jobs/cascade/trigger", summary="Cascade offers now", tags=TAGS, responses=TRIGGER_RESPONSES)
+def trigger_cascade(
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+) -> Response[Envelope[JobCreated]]:
+    """Enqueue `cascade` on waitlist-cascade."""
+    return _trigger("cascade", body, runtime, admin)
+
+
+@router.post(
+    "/jobs/notifications/retry", summary="Retry failed notifications now", tags=TAGS, responses=TRIGGER_RESPONSES
+)
+def trigger_notifications(
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+) -> Response[Envelope[JobCreated]]:
+    """Enqueue `retry-notifications` on waitlist-notifications."""
+    return _trigger("notifications", body, runtime, admin)
+
+
+@router.post("/jobs/cleanup/trigger", summary="Run the nightly cleanup now", tags=TAGS, responses=TRIGGER_RESPONSES)
+def trigger_cleanup(
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+) -> Response[Envelope[JobCreated]]:
+    """Enqueue `nightly-cleanup` on waitlist-cleanup."""
+    return _trigger("cleanup", body, runtime, admin)
+
+
+@router.get("/jobs/<queueName>/<jobId>", summary="One job of a queue", tags=TAGS, responses=responses(404))
+def get_job(
+    queue_name: QueueNamePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Envelope[JobView]:
+    """The job, if it is in `queueName` and the caller's (404 otherwise)."""
+    job = operations.get_job(runtime, job_id, queue=known_queue(queue_name), tenant_id=caller.scope)
+    return Envelope(message="job", data=JobView.of(job))
+
+
+@router.post(
+    "/jobs/<queueName>/<jobId>/retry", summary="Retry a failed job", tags=TAGS, responses=responses(403, 404, 409)
+)
+def retry_job(
+    queue_name: QueueNamePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep
+) -> Envelope[JobView]:
+    """Put a failed job back on its queue; 409 unless it failed."""
+    job = operations.retry_job(runtime, job_id, queue=known_queue(queue_name), tenant_id=admin.scope)
+    return Envelope(message="job retried", data=JobView.of(job))

@@ -1,0 +1,135 @@
+"""API fixtures: auth configured from the environment, an app per runtime, throwaway job types."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from jobline import auth
+from jobline.api.app import create_app
+from jobline.api.jobs import JOB_NAMES
+from jobline.api.waitlist_jobs import TRIGGERS
+from jobline.errors import UnknownJobType
+from jobline.handlers import JobType, get_job_type, job_type, unregister
+from tests.api.helpers import SECRET, Client, make_token
+
+AUTH_VARIABLES = (
+    "JOBLINE_JWT_SECRET",
+    "JOBLINE_JWT_SECRET_PARAMETER",
+    "JOBLINE_JWKS_URL",
+    "JOBLINE_JWT_AUDIENCE",
+    "JOBLINE_JWT_ISSUER",
+    "JOBLINE_STAGE",
+)
+
+
+@pytest.fixture(autouse=True)
+def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    """HS256 with the tests' secret; the cached verifier is rebuilt around every test."""
+    for name in AUTH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
+    auth.reset()
+    yield monkeypatch
+    auth.reset()
+
+
+class EmailPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    to: str
+    subject: str
+
+
+def _noop(payload: Any, ctx: Any) -> None:
+    return None
+
+
+# Every (queue, job name) the API enqueues.
+API_JOB_TYPES = [*JOB_NAMES.items(), *TRIGGERS.values()]
+
+
+@contextlib.contextmanager
+def swapped_job_types(replacements: dict[tuple[str, str], JobType | None]) -> Iterator[None]:
+    """Replace (or, with None, remove) job types for a while; the real ones, if loaded, come back after."""
+    saved: dict[tuple[str, str], JobType | None] = {}
+    for (queue, name), replacement in replacements.items():
+        with contextlib.suppress(UnknownJobType):
+            saved[(queue, name)] = get_job_type(queue, name)
+        unregister(queue, name)
+        if replacement is not None:
+            job_type(queue, name, payload=replacement.payload_model)(replacement.run)
+    try:
+        yield
+    finally:
+        for queue, name in replacements:
+            unregister(queue, name)
+            if (original := saved.get((queue, name))) is not None:
+                job_type(queue, name, payload=original.payload_model)(original.run)
+
+
+@pytest.fixture
+def job_types() -> Iterator[None]:
+    """Throwaway job types for every name the API enqueues (email's checks its payload)."""
+    throwaway = {
+        (queue, name): JobType(
+            queue=queue, name=name, payload_model=EmailPayload if queue == "email" else None, run=_noop
+        )
+        for queue, name in API_JOB_TYPES
+    }
+    with swapped_job_types(throwaway):
+        yield
+
+
+@pytest.fixture
+def no_job_types() -> Iterator[None]:
+    """None of the job types the API enqueues, as before the domains register theirs."""
+    with swapped_job_types(dict.fromkeys(API_JOB_TYPES)):
+        yield
+
+
+def _client(runtime: Any) -> Client:
+    app = create_app(lambda: runtime)
+    return Client(app.resolve)
+
+
+@pytest.fixture
+def api(runtime) -> Client:
+    """The API on moto with each job store in turn."""
+    return _client(runtime)
+
+
+@pytest.fixture
+def memory_api(memory_runtime) -> Client:
+    """The API on moto with the in-memory job store."""
+    return _client(memory_runtime)
+
+
+# Callers used across the tests: two tenants, their admins, and a platform operator.
+@pytest.fixture
+def user_a() -> str:
+    return make_token(tenant="tenant-a", user="alice")
+
+
+@pytest.fixture
+def admin_a() -> str:
+    return make_token(tenant="tenant-a", user="ann", roles=["admin"])
+
+
+@pytest.fixture
+def user_b() -> str:
+    return make_token(tenant="tenant-b", user="bob")
+
+
+@pytest.fixture
+def admin_b() -> str:
+    return make_token(tenant="tenant-b", user="bea", roles=["admin"])
+
+
+@pytest.fixture
+def operator() -> str:
+    return make_token(tenant="platform", user="otto", roles=["operator"])

@@ -1,0 +1,218 @@
+"""Test helpers for the HTTP API: API Gateway HTTP API (v2) events, a client, tokens."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import datetime as dt
+import json
+import uuid
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode
+
+import jwt
+
+from jobline.enqueue import JobOptions, enqueue
+from jobline.jobs import Job
+from jobline.runtime import Runtime
+from jobline.states import JobState
+
+SECRET = "jobline-api-tests-secret-0123456789abcdef"  # 32+ bytes, as HS256 wants
+AUDIENCE = "jobline"
+_UNSET: Any = object()
+
+
+@dataclasses.dataclass
+class LambdaContextStub:
+    """What Powertools' logger reads from a Lambda context."""
+
+    function_name: str = "jobline-api"
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:jobline-api"
+    aws_request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    log_group_name: str = "/aws/lambda/jobline-api"
+    log_stream_name: str = "stream"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 29_000
+
+
+def http_event(
+    method: str,
+    path: str,
+    *,
+    query: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+    is_base64: bool = False,
+    raw_query: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API payload v2 event, as the $default route hands it to Lambda."""
+    raw_query = urlencode(query or {}, doseq=True) if raw_query is None else raw_query
+    now = dt.datetime.now(dt.UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": raw_query,
+        # API Gateway lower-cases header names in v2 events.
+        "headers": {k.lower(): v for k, v in (headers or {}).items()},
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "api1234",
+            "domainName": "api1234.execute-api.us-east-1.amazonaws.com",
+            "domainPrefix": "api1234",
+            "http": {
+                "method": method,
+                "path": unquote(path),  # decoded; rawPath keeps the encoding
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "pytest",
+            },
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": is_base64,
+    }
+    if raw_query:
+        # Repeated keys arrive comma-joined in v2 events.
+        event["queryStringParameters"] = {k: ",".join(v) for k, v in parse_qs(raw_query).items()}
+    if body is not None:
+        event["body"] = body
+    return event
+
+
+@dataclasses.dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    text: str
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+    @property
+    def data(self) -> Any:
+        return self.json["data"]
+
+    def fields(self) -> list[str | None]:
+        """The fields the error envelope names."""
+        return [e["field"] for e in self.json["errors"]]
+
+
+class Client:
+    """Sends v2 events to a handler `(event, context) -> response` and reads the answers."""
+
+    def __init__(self, handler: Callable[[dict[str, Any], Any], dict[str, Any]]) -> None:
+        self._handler = handler
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        token: str | None = None,
+        json_body: Any = _UNSET,
+        body: str | None = None,
+        query: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        is_base64: bool = False,
+    ) -> Answer:
+        headers = dict(headers or {})
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
+        if json_body is not _UNSET:
+            body = json.dumps(json_body)
+            headers.setdefault("Content-Type", "application/json")
+        event = http_event(method, path, query=query, headers=headers, body=body, is_base64=is_base64)
+        response = self._handler(event, LambdaContextStub())
+        text = response.get("body") or ""
+        if response.get("isBase64Encoded"):
+            text = base64.b64decode(text).decode()
+        return Answer(status=int(response["statusCode"]), headers=dict(response.get("headers") or {}), text=text)
+
+    def get(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("POST", path, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any) -> Answer:
+        return self.request("DELETE", path, **kwargs)
+
+
+def make_token(
+    *,
+    tenant: str | None = "tenant-a",
+    user: str = "user-1",
+    roles: Iterable[str] | str | None = (),
+    secret: Any = SECRET,  # a str for HS256, a private key for RS256/ES256
+    algorithm: str = "HS256",
+    lifetime: dt.timedelta = dt.timedelta(hours=1),
+    headers: dict[str, Any] | None = None,
+    **claims: Any,
+) -> str:
+    """A signed token with the claims the API reads; `claims` adds or overrides (None drops one)."""
+    now = dt.datetime.now(dt.UTC)
+    payload: dict[str, Any] = {
+        "sub": user,
+        "tenant_id": tenant,
+        "roles": roles if roles is None or isinstance(roles, str) else list(roles),
+        "aud": AUDIENCE,
+        "iat": int(now.timestamp()),
+        "exp": int((now + lifetime).timestamp()),
+        **claims,
+    }
+    payload = {k: v for k, v in payload.items() if v is not None}
+    return jwt.encode(payload, secret, algorithm=algorithm, headers=headers)
+
+
+def unsigned_token(**claims: Any) -> str:
+    """An `alg: none` token: header and payload, no signature."""
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    payload = {"sub": "user-1", "tenant_id": "tenant-a", "aud": AUDIENCE, "exp": now + 3600, **claims}
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(payload)}."
+
+
+def add_job(
+    runtime: Runtime,
+    *,
+    queue: str = "generic-task",
+    name: str = "run-task",
+    tenant: str = "tenant-a",
+    data: dict[str, Any] | None = None,
+    **options: Any,
+) -> Job:
+    """Enqueue a job directly through the core (its job type must be registered)."""
+    return enqueue(
+        runtime, queue=queue, name=name, data=data or {}, tenant_id=tenant, options=JobOptions(**options)
+    ).job
+
+
+def move_to(runtime: Runtime, job: Job, state: JobState) -> Job:
+    """Walk a waiting job to `state` through the store, as a worker would."""
+    now = runtime.clock()
+    job = runtime.store.replace(
+        job.moved_to(JobState.ACTIVE, attempts=job.attempts + 1, started_at=now), expected_version=job.version
+    )
+    if state is JobState.FAILED:
+        job = runtime.store.replace(
+            job.moved_to(JobState.FAILED, error="boom", stacktrace="Traceback: boom", finished_at=now),
+            expected_version=job.version,
+        )
+    elif state is JobState.COMPLETED:
+        job = runtime.store.replace(
+            job.moved_to(JobState.COMPLETED, result={"ok": True}, progress=100, finished_at=now),
+            expected_version=job.version,
+        )
+    return job
