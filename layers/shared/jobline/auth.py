@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Only the local stack may fall back to this secret; devtoken refuses it elsewhere too.
-DEV_SECRET = "jobline-local-dev-secret"
+DEV_SECRET = "jobline-local-development-secret-0123"  # 32+ bytes, as HS256 wants
 LOCAL_STAGE = "local"
 LEEWAY_SECONDS = 30
 HMAC_ALGORITHMS = ("HS256",)

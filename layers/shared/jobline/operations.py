@@ -75,6 +75,8 @@ def list_jobs(
 
 def get_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:
     """The job, if it exists in `queue` and belongs to `tenant_id` (when given); JobNotFound otherwise."""
+    if queue is not None:
+        get_queue(queue)  # an unknown queue is its own 404, not "no such job"
     job = runtime.store.get(job_id)
     if job is None:
         raise JobNotFound(job_id)

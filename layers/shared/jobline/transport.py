@@ -6,6 +6,8 @@ import functools
 import math
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from jobline.jobs import JobMessage
 from jobline.queues import get_queue
 
@@ -13,6 +15,7 @@ from jobline.queues import get_queue
 MAX_DELAY_SECONDS = 900
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
+PURGE_IN_PROGRESS = frozenset({"AWS.SimpleQueueService.PurgeQueueInProgress", "PurgeQueueInProgress"})
 # Message attributes that tell the dead-letter reconciler who put a message in a DLQ.
 DEAD_LETTERED_BY = "jobline-dead-lettered-by"
 ERROR_ATTRIBUTE = "jobline-error"
@@ -124,6 +127,16 @@ class QueueTransport:
     def delete_dead_letter(self, queue: str, receipt_handle: str) -> None:
         self._sqs.delete_message(QueueUrl=self.dlq_url(queue), ReceiptHandle=receipt_handle)
 
-    def purge_dead_letters(self, queue: str) -> None:
-        """Empty the DLQ (SQS allows one purge a minute per queue)."""
-        self._sqs.purge_queue(QueueUrl=self.dlq_url(queue))
+    def purge_dead_letters(self, queue: str) -> bool:
+        """Empty the DLQ; False when SQS refused because a purge already runs (one a minute per queue).
+
+        The jobs are removed from the store either way; copies left in the DLQ are dropped by
+        the tick's reconciler, which finds their jobs gone.
+        """
+        try:
+            self._sqs.purge_queue(QueueUrl=self.dlq_url(queue))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in PURGE_IN_PROGRESS:
+                return False
+            raise
+        return True

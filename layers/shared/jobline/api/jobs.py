@@ -9,12 +9,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from jobline import enqueue, operations
+from jobline import auth, enqueue, operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.models import JobCreated, JobIdPath, JobRequest, JobView, QueueStatsView, TaskRequest
 from jobline.errors import UnknownQueue
+from jobline.exports import objects
 from jobline.states import JobState
+from jobline.tasks import jobs as task_jobs
 
 router = APIGatewayHttpRouter()
 
@@ -27,6 +29,7 @@ JOB_NAMES: dict[str, str] = {
     "generic-task": "run-task",
 }
 TASK_QUEUE = "generic-task"
+FILE_QUEUE = "file-processing"
 TASK_JOB = JOB_NAMES[TASK_QUEUE]
 
 TypePath = Annotated[str, Path(max_length=64, description=f"One of: {', '.join(JOB_NAMES)}.", examples=list(JOB_NAMES))]
@@ -59,6 +62,9 @@ def run_task(
     body: Annotated[TaskRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[Envelope[JobCreated]]:
     """Enqueue `run-task` on generic-task with `{"task": name, "params": params}`."""
+    if task_jobs.requires_admin(body.name, body.params):
+        # Tasks like cleanupOldData act like the admin routes, so they need the same role.
+        auth.require_admin(caller)
     result = enqueue.enqueue(
         runtime,
         queue=TASK_QUEUE,
@@ -77,11 +83,15 @@ def add_job(
 ) -> Response[Envelope[JobCreated]]:
     """The body is the job's payload plus optional `options`; the job type validates the payload."""
     queue = queue_of(type)
+    data = body.payload()
+    if queue == FILE_QUEUE and "key" in data:
+        # Refuse another tenant's object now, rather than as a failed job later.
+        objects.check_tenant_key(str(data.get("key", "")), caller.tenant_id)
     result = enqueue.enqueue(
         runtime,
         queue=queue,
         name=JOB_NAMES[queue],
-        data=body.payload(),
+        data=data,
         tenant_id=caller.tenant_id,
         user_id=caller.user_id,
         options=body.options,

@@ -100,7 +100,7 @@ def generate(
     responses=responses(HTTPStatus.NOT_FOUND),
 )
 def generation_job(job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[JobView]:
-    job = operations.get_job(runtime, job_id, queue=QUEUE, tenant_id=caller.tenant_id)
+    job = operations.get_job(runtime, job_id, queue=QUEUE, tenant_id=caller.scope)
     return Envelope(message="job found", data=JobView.of(job))
 
 
