@@ -57,7 +57,7 @@ def test_metrics_by_operator_answers_prometheus_text(memory_api, memory_runtime,
     assert 'queue_dlq_depth{queue="email"} 0' in text
     samples = [line for line in text.splitlines() if line.startswith("queue_jobs_waiting{")]
     assert len(samples) == len(QUEUES)
-    sample = re.compile(r'^[a-z_]+\{queue="[a-z-]+"\} \d+$')
+    sample = re.compile(r'^[a-z_]+\{queue="[a-z-]+"(,(status|le)="[^"]+")?\} [\d.e+-]+$')
     assert all(sample.match(line) for line in text.splitlines() if not line.startswith("#"))
 
 

@@ -239,3 +239,12 @@ def test_schedule_writes_are_conditional(store: JobStore) -> None:
     with pytest.raises(ScheduleConflict):
         store.save_schedule(make_schedule(), expected_version=1)  # nothing there to replace
     assert store.get_schedule(saved.id).runs == 1
+
+
+def test_counters_add_up_per_name_and_field(store: JobStore) -> None:
+    assert store.read_counters("email") == {}
+    store.add_to_counters("email", {"processed:completed": 1, "duration_sum": 0.25})
+    store.add_to_counters("email", {"processed:completed": 1, "duration_sum": 0.5, "le:0.5": 1})
+    store.add_to_counters("sms", {"processed:failed": 1})
+    assert store.read_counters("email") == {"processed:completed": 2, "duration_sum": 0.75, "le:0.5": 1}
+    assert store.read_counters("sms") == {"processed:failed": 1}

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobline import lifecycle, recurring
+from jobline import lifecycle, metrics, recurring
 from jobline.errors import StaleJob
 from jobline.jobs import JobMessage
 from jobline.observability import logger
@@ -89,6 +89,7 @@ def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: Ti
     except StaleJob:
         return
     report.dead_letters_recorded += 1
+    metrics.record_outcome(runtime, stored)
     lifecycle.announce(runtime, stored)
     logger.error("job failed by redrive", extra={"job_id": job.id, "queue": queue, "tenant_id": job.tenant_id})
 

@@ -30,7 +30,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic_core import to_jsonable_python
 
-from jobline import lifecycle
+from jobline import lifecycle, metrics
 from jobline.context import JobContext
 from jobline.errors import JobCancelled, StaleJob, UnknownQueue, UnrecoverableError
 from jobline.handlers import get_job_type
@@ -189,6 +189,7 @@ class Worker:
             logger.warning("job changed before it could be recorded completed", extra={"job_id": job.id})
             return Outcome.SKIPPED
         logger.info("job completed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id})
+        metrics.record_outcome(self.runtime, stored)
         lifecycle.announce(self.runtime, stored)
         return Outcome.COMPLETED
 
@@ -232,6 +233,7 @@ class Worker:
         logger.error(
             "job failed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id, "error": error}
         )
+        metrics.record_outcome(self.runtime, stored)
         lifecycle.announce(self.runtime, stored)
         return Outcome.FAILED
 

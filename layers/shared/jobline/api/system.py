@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
@@ -13,6 +14,7 @@ from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, responses
 from jobline.api.models import Health
+from jobline.metrics import QueueMetrics, read_metrics
 from jobline.observability import logger
 from jobline.operations import QueueStats
 from jobline.queues import QUEUES
@@ -40,9 +42,13 @@ def _label(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
-def render_metrics(stats: Iterable[QueueStats]) -> str:
-    """The exposition text: HELP and TYPE once per metric, one sample per queue."""
-    stats = list(stats)
+def _bound(value: float) -> str:
+    return "+Inf" if value == math.inf else repr(value)
+
+
+def render_metrics(stats: Iterable[QueueStats], processed: Iterable[QueueMetrics] = ()) -> str:
+    """The exposition text: HELP and TYPE once per metric, one sample per queue (and label set)."""
+    stats, processed = list(stats), list(processed)
     lines: list[str] = []
     for name, help_text, value_of in GAUGES:
         lines += [f"# HELP {name} {help_text}", f"# TYPE {name} gauge"]
@@ -50,6 +56,23 @@ def render_metrics(stats: Iterable[QueueStats]) -> str:
             value = value_of(queue_stats)
             if value is not None:
                 lines.append(f'{name}{{queue="{_label(queue_stats.queue)}"}} {value}')
+    lines += [
+        "# HELP queue_jobs_processed_total Jobs that finished, by outcome.",
+        "# TYPE queue_jobs_processed_total counter",
+    ]
+    for sample in processed:
+        for outcome, count in sample.processed.items():
+            lines.append(f'queue_jobs_processed_total{{queue="{_label(sample.queue)}",status="{outcome}"}} {count}')
+    lines += [
+        "# HELP queue_job_duration_seconds How long a job's final attempt ran.",
+        "# TYPE queue_job_duration_seconds histogram",
+    ]
+    for sample in processed:
+        queue = _label(sample.queue)
+        for bound, count in sample.buckets:
+            lines.append(f'queue_job_duration_seconds_bucket{{queue="{queue}",le="{_bound(bound)}"}} {count}')
+        lines.append(f'queue_job_duration_seconds_sum{{queue="{queue}"}} {sample.duration_sum!r}')
+        lines.append(f'queue_job_duration_seconds_count{{queue="{queue}"}} {sample.duration_count}')
     return "\n".join(lines) + "\n"
 
 
@@ -87,5 +110,8 @@ def health(runtime: deps.RuntimeDep) -> Response[Envelope[Health]]:
 )
 def metrics(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Response[str]:
     """Every queue's counts, SQS depths and DLQ depth as gauges."""
-    text = render_metrics(operations.queue_stats(runtime, name) for name in QUEUES)
+    text = render_metrics(
+        (operations.queue_stats(runtime, name) for name in QUEUES),
+        (read_metrics(runtime, name) for name in QUEUES),
+    )
     return Response(HTTPStatus.OK, PROMETHEUS_CONTENT_TYPE, text)

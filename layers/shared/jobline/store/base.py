@@ -111,6 +111,14 @@ class JobStore(abc.ABC):
         """Remove a schedule; False if there was none."""
 
     @abc.abstractmethod
+    def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
+        """Add each increment to its field of the counter set `name`, atomically (metrics)."""
+
+    @abc.abstractmethod
+    def read_counters(self, name: str) -> dict[str, float]:
+        """The fields of the counter set `name` (empty when nothing was counted)."""
+
+    @abc.abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 

@@ -334,6 +334,29 @@ class DynamoJobStore(JobStore):
         )
         return "Attributes" in response
 
+    def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
+        """One UpdateItem that ADDs every increment (fields become attribute names by placeholder)."""
+        if not increments:
+            return
+        names = {f"#f{i}": field for i, field in enumerate(increments)}
+        values = {f":v{i}": {"N": repr(float(amount))} for i, amount in enumerate(increments.values())}
+        self._client.update_item(
+            TableName=self._table,
+            Key={PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},
+            UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(increments))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
+        )
+
+    def read_counters(self, name: str) -> dict[str, float]:
+        """The counter item's numeric attributes."""
+        item = self._client.get_item(
+            TableName=self._table,
+            Key={PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},
+            ConsistentRead=True,
+        ).get("Item", {})
+        return {k: float(v["N"]) for k, v in item.items() if "N" in v}
+
     def ping(self) -> None:
         """Raise if the table cannot be reached."""
         self._client.describe_table(TableName=self._table)

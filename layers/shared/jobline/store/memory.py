@@ -22,6 +22,7 @@ class MemoryJobStore(JobStore):
         self._paused: set[str] = set()
         self._rate: dict[tuple[str, int], int] = defaultdict(int)
         self._schedules: dict[str, Schedule] = {}
+        self._counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def create(self, job: Job) -> Job:
         with self._lock:
@@ -138,6 +139,15 @@ class MemoryJobStore(JobStore):
     def delete_schedule(self, schedule_id: str) -> bool:
         with self._lock:
             return self._schedules.pop(schedule_id, None) is not None
+
+    def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
+        with self._lock:
+            for field, amount in increments.items():
+                self._counters[name][field] += amount
+
+    def read_counters(self, name: str) -> dict[str, float]:
+        with self._lock:
+            return dict(self._counters.get(name, {}))
 
     def ping(self) -> None:
         return None

@@ -270,6 +270,18 @@ class RedisJobStore(JobStore):
         """Remove a schedule; False if there was none."""
         return bool(self._client.hdel(f"{self._prefix}schedules", schedule_id))
 
+    def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
+        """HINCRBYFLOAT each field, in one MULTI round trip."""
+        pipe = self._client.pipeline(transaction=True)
+        for field, amount in increments.items():
+            pipe.hincrbyfloat(f"{self._prefix}counters:{_name(name)}", field, amount)
+        pipe.execute()
+
+    def read_counters(self, name: str) -> dict[str, float]:
+        """The counter hash, as floats."""
+        raw = self._client.hgetall(f"{self._prefix}counters:{_name(name)}")
+        return {_text(field): float(_text(value)) for field, value in raw.items()}
+
     def ping(self) -> None:
         """Raise if Redis cannot be reached."""
         self._client.ping()
