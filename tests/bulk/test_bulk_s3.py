@@ -190,11 +190,11 @@ def test_process_file_without_a_kind_only_counts_and_refuses_foreign_keys(api, r
     result = run_job(rt, "file-processing", answer.data["jobId"]).result
     assert (result["rowCount"], result["valid"], result["validatedAs"]) == (2, 2, None)
 
+    # Another organisation's object is refused at the door, before any job exists.
     foreign = {"key": f"uploads/{other_tenant}/mechanics/x.csv"}
     answer = api.post("/api/v1/jobs/file-processing", token=token, json_body=foreign)
-    job = run_job(rt, "file-processing", answer.data["jobId"])
-    assert job.state is JobState.FAILED
-    assert "is not an upload of this organisation" in job.error
+    assert answer.status == 422, answer.text
+    assert answer.fields() == ["body.key"]
 
 
 def test_upload_url_without_a_body_is_for_csv_and_needs_a_token(api, token, tenant) -> None:

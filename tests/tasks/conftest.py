@@ -46,3 +46,9 @@ def memory_api(memory_runtime, monkeypatch) -> Iterator[Client]:
 @pytest.fixture
 def token() -> str:
     return make_token(tenant="tenant-a", user="alice")
+
+
+@pytest.fixture
+def admin_token() -> str:
+    """Admin-only tasks (cleanupOldData) act like the admin routes and need the role."""
+    return make_token(tenant="tenant-a", user="ann", roles=["admin"])

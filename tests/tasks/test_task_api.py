@@ -39,7 +39,10 @@ def nothing_queued(runtime: Any) -> bool:
         ),
     ],
 )
-def test_post_task_each_builtin_runs_and_its_status_shows_the_result(api, runtime, token, name, params, check) -> None:
+def test_post_task_each_builtin_runs_and_its_status_shows_the_result(
+    api, runtime, token, admin_token, name, params, check
+) -> None:
+    token = admin_token if name == "cleanupOldData" else token  # admin-only, like the clean route
     answer = api.post(f"{V1}/tasks", token=token, json_body={"name": name, "params": params})
     assert answer.status == 201, answer.text
     deliver(runtime, Worker(runtime), Q)
@@ -117,10 +120,18 @@ def test_post_custom_async_task_unregistered_method_answers_422_and_queues_nothi
     ],
 )
 def test_post_task_params_not_fitting_the_task_answer_422_naming_the_field(
-    memory_api, memory_runtime, token, name, params, field
+    memory_api, memory_runtime, token, admin_token, name, params, field
 ) -> None:
+    token = admin_token if name == "cleanupOldData" else token
     answer = memory_api.post(f"{V1}/tasks", token=token, json_body={"name": name, "params": params})
     assert answer.status == 422, answer.text
     # A list item is named with its index (body.params.numbers.1): the field is the prefix.
     assert any(f == field or f.startswith(f"{field}.") for f in answer.fields()), answer.fields()
+    assert nothing_queued(memory_runtime)
+
+
+def test_post_admin_only_task_without_the_admin_role_is_403(memory_api, memory_runtime, token) -> None:
+    body = {"name": "cleanupOldData", "params": {"queue": "email", "olderThanDays": 1}}
+    answer = memory_api.post(f"{V1}/tasks", token=token, json_body=body)
+    assert answer.status == 403, answer.text
     assert nothing_queued(memory_runtime)

@@ -6,6 +6,8 @@ template and checks that both agree.
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from jobline.errors import UnknownQueue
@@ -118,136 +120,51 @@ WAITLIST_WORKER = WorkerFunction(name="waitlist_worker", logical_id="WaitlistWor
 _EXP_2S = Backoff(type=BackoffKind.EXPONENTIAL, delay=2)
 _EXP_1S = Backoff(type=BackoffKind.EXPONENTIAL, delay=1)
 
+
+def _queue(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
+    """A queue whose template resource is named after it: `room-generation` → `RoomGenerationQueue`."""
+    logical_id = "".join(part.title() for part in name.split("-")) + "Queue"
+    return QueueSettings(name=name, logical_id=logical_id, consumer=consumer, **settings)
+
+
+def _notification(name: str, **settings: Any) -> QueueSettings:
+    # The first try and 3 retries, after 1 s, 2 s and 4 s.
+    return _queue(name, NOTIFIER, attempts=4, backoff=_EXP_1S, job_timeout_seconds=50, **settings)
+
+
+def _one_at_a_time(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
+    # Long jobs (a year of rooms, an upload, an export): one per invocation, so one slow job
+    # never holds nine others past their visibility timeout.
+    return _queue(name, consumer, batch_size=1, **{"attempts": 3, "backoff": _EXP_2S, **settings})
+
+
+_PER_MINUTE_50 = RateLimit(max_jobs=50, per_seconds=60)
+
 QUEUES: dict[str, QueueSettings] = {
     q.name: q
     for q in (
-        QueueSettings(
-            name="room-generation",
-            logical_id="RoomGenerationQueue",
-            consumer=ROOM_WORKER,
+        _one_at_a_time(
+            "room-generation",
+            ROOM_WORKER,
             attempts=4,  # the first try and 3 retries, after 2 s, 4 s and 8 s
-            backoff=_EXP_2S,
             job_timeout_seconds=240,
-            batch_size=1,
             keep_completed=Retention(count=100, age_seconds=7 * DAY),
             keep_failed=Retention(count=50, age_seconds=14 * DAY),
         ),
-        QueueSettings(
-            name="email",
-            logical_id="EmailQueue",
-            consumer=NOTIFIER,
-            attempts=4,  # first try plus 3 retries: 1 s, 2 s, 4 s
-            backoff=_EXP_1S,
-            job_timeout_seconds=50,
-            rate_limit=RateLimit(max_jobs=50, per_seconds=60),
-            priority_lane=True,
-        ),
-        QueueSettings(
-            name="sms",
-            logical_id="SmsQueue",
-            consumer=NOTIFIER,
-            attempts=4,
-            backoff=_EXP_1S,
-            job_timeout_seconds=50,
-            rate_limit=RateLimit(max_jobs=50, per_seconds=60),
-            priority_lane=True,
-        ),
-        QueueSettings(
-            name="waitlist-notifications",
-            logical_id="WaitlistNotificationsQueue",
-            consumer=NOTIFIER,
-            attempts=4,
-            backoff=_EXP_1S,
-            job_timeout_seconds=50,
-        ),
-        QueueSettings(
-            name="webhooks",
-            logical_id="WebhooksQueue",
-            consumer=NOTIFIER,
-            attempts=6,  # the first try and 5 retries: 2, 4, 8, 16, 32 s
-            backoff=_EXP_2S,
-            job_timeout_seconds=30,
-        ),
-        QueueSettings(
-            name="waitlist-expired-holds",
-            logical_id="WaitlistExpiredHoldsQueue",
-            consumer=WAITLIST_WORKER,
-            attempts=5,
-            backoff=_EXP_2S,
-            job_timeout_seconds=50,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="waitlist-cascade",
-            logical_id="WaitlistCascadeQueue",
-            consumer=WAITLIST_WORKER,
-            attempts=5,
-            backoff=_EXP_2S,
-            job_timeout_seconds=50,
-        ),
-        QueueSettings(
-            name="waitlist-cleanup",
-            logical_id="WaitlistCleanupQueue",
-            consumer=WAITLIST_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=50,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="data-export",
-            logical_id="DataExportQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=240,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="file-processing",
-            logical_id="FileProcessingQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=240,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="generic-task",
-            logical_id="GenericTaskQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=60,
-            priority_lane=True,
-        ),
-        QueueSettings(
-            name="bulk-upload-mechanics",
-            logical_id="BulkUploadMechanicsQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=240,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="bulk-upload-service-providers",
-            logical_id="BulkUploadServiceProvidersQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=240,
-            batch_size=1,
-        ),
-        QueueSettings(
-            name="bulk-upload-policies",
-            logical_id="BulkUploadPoliciesQueue",
-            consumer=TASK_WORKER,
-            attempts=3,
-            backoff=_EXP_2S,
-            job_timeout_seconds=240,
-            batch_size=1,
-        ),
+        _notification("email", rate_limit=_PER_MINUTE_50, priority_lane=True),
+        _notification("sms", rate_limit=_PER_MINUTE_50, priority_lane=True),
+        _notification("waitlist-notifications"),
+        # The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
+        _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30),
+        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=5, job_timeout_seconds=50),
+        _queue("waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50),
+        _one_at_a_time("waitlist-cleanup", WAITLIST_WORKER, job_timeout_seconds=50),
+        _one_at_a_time("data-export", TASK_WORKER, job_timeout_seconds=240),
+        _one_at_a_time("file-processing", TASK_WORKER, job_timeout_seconds=240),
+        _queue("generic-task", TASK_WORKER, attempts=3, backoff=_EXP_2S, job_timeout_seconds=60, priority_lane=True),
+        _one_at_a_time("bulk-upload-mechanics", TASK_WORKER, job_timeout_seconds=240),
+        _one_at_a_time("bulk-upload-service-providers", TASK_WORKER, job_timeout_seconds=240),
+        _one_at_a_time("bulk-upload-policies", TASK_WORKER, job_timeout_seconds=240),
     )
 }
 

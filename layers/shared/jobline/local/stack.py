@@ -155,6 +155,12 @@ class LocalStack:
         self.spec = read_spec(resolver, config.template.parent)
         self._apply_environment()
         aws.provision(self.spec, endpoint=self.moto.endpoint, region=config.region)
+        sender = self.environment.get("JOBLINE_EMAIL_SENDER")
+        if sender:
+            # SES sends only from a verified identity; in AWS that is verified once, outside the stack.
+            aws.client("ses", endpoint=self.moto.endpoint, region=config.region).verify_email_identity(
+                EmailAddress=sender
+            )
         if config.store == "redis":
             demo.clear_redis_prefix(self.environment)
         for function_spec in self.spec.functions:
