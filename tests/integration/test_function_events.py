@@ -15,6 +15,7 @@ import pytest
 
 from jobline import auth, config, runtime
 from jobline.jobs import Job
+from jobline.queues import QUEUES
 from jobline.rooms.models import RoomCategory
 from jobline.states import JobState
 from tests.api.helpers import LambdaContextStub, make_token
@@ -22,14 +23,14 @@ from tests.support import provision_aws
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"
-EVENTS_BY_FUNCTION = {
+# One SQS batch per queue, for the function that consumes it.
+SQS_EVENTS = {q.name: f"sqs_{q.name.replace('-', '_')}.json" for q in QUEUES.values()}
+EVENTS_BY_FUNCTION: dict[str, list[str]] = {
     "api": ["api_health.json", "api_room_generation.json"],
-    "room_worker": ["sqs_room_generation.json"],
-    "notifier": ["sqs_email.json"],
-    "task_worker": ["sqs_generic_task.json"],
-    "waitlist_worker": ["sqs_waitlist_cascade.json"],
     "cleanup": ["schedule_tick.json", "schedule_nightly.json"],
 }
+for _queue in QUEUES.values():
+    EVENTS_BY_FUNCTION.setdefault(_queue.consumer.name, []).append(SQS_EVENTS[_queue.name])
 SECRET = "function-events-secret-0123456789abcdef"
 
 
@@ -127,11 +128,7 @@ def test_room_worker_event_runs_the_named_job(deployed, tenant) -> None:
 
 @pytest.mark.parametrize(
     ("function", "event_name"),
-    [
-        ("notifier", "sqs_email.json"),
-        ("task_worker", "sqs_generic_task.json"),
-        ("waitlist_worker", "sqs_waitlist_cascade.json"),
-    ],
+    [(q.consumer.name, SQS_EVENTS[q.name]) for q in QUEUES.values() if q.name != "room-generation"],
 )
 def test_worker_event_for_a_job_that_is_gone_is_acknowledged(deployed, function, event_name) -> None:
     assert load_handler(function)(read_event(event_name), LambdaContextStub()) == {"batchItemFailures": []}
