@@ -39,8 +39,11 @@ venv: $(VENV_STAMP)
 
 sam-venv: $(SAM_STAMP)
 
+# Two workers, one per core: every test makes its own tenant, prefix, queues or database.
+PYTEST_ARGS ?= -n 2
+
 test: $(VENV_STAMP)
-	$(VENV)/bin/pytest tests/
+	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/
 
 lint: $(VENV_STAMP)
 	$(VENV)/bin/ruff check .
