@@ -9,33 +9,18 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from jobline import auth
 from jobline.api.app import create_app
 from jobline.api.jobs import JOB_NAMES
 from jobline.api.waitlist_jobs import TRIGGERS
 from jobline.errors import UnknownJobType
 from jobline.handlers import JobType, get_job_type, job_type, unregister
-from tests.api.helpers import SECRET, Client, make_token
-
-AUTH_VARIABLES = (
-    "JOBLINE_JWT_SECRET",
-    "JOBLINE_JWT_SECRET_PARAMETER",
-    "JOBLINE_JWKS_URL",
-    "JOBLINE_JWT_AUDIENCE",
-    "JOBLINE_JWT_ISSUER",
-    "JOBLINE_STAGE",
-)
+from tests.api.helpers import Client, make_token, use_test_secret
 
 
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """HS256 with the tests' secret; the cached verifier is rebuilt around every test."""
-    for name in AUTH_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
-    auth.reset()
-    yield monkeypatch
-    auth.reset()
+    yield from use_test_secret(monkeypatch)
 
 
 class EmailPayload(BaseModel):

@@ -7,7 +7,7 @@ import dataclasses
 import datetime as dt
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
@@ -145,6 +145,28 @@ class Client:
 
     def delete(self, path: str, **kwargs: Any) -> Answer:
         return self.request("DELETE", path, **kwargs)
+
+
+AUTH_VARIABLES = (
+    "JOBLINE_JWT_SECRET",
+    "JOBLINE_JWT_SECRET_PARAMETER",
+    "JOBLINE_JWKS_URL",
+    "JOBLINE_JWT_AUDIENCE",
+    "JOBLINE_JWT_ISSUER",
+    "JOBLINE_STAGE",
+)
+
+
+def use_test_secret(monkeypatch: Any) -> Iterator[Any]:
+    """For an autouse fixture: HS256 with the tests' secret, the cached verifier rebuilt around the test."""
+    from jobline import auth
+
+    for name in AUTH_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
+    auth.reset()
+    yield monkeypatch
+    auth.reset()
 
 
 def make_token(

@@ -8,23 +8,17 @@ import pytest
 
 import jobline.bulk.jobs
 import jobline.exports.jobs  # noqa: F401
-from jobline import auth
 from jobline.api import app as app_module
 from jobline.api import bulk
 from jobline.runtime import Runtime
-from tests.api.helpers import SECRET, Client, make_token
+from tests.api.helpers import Client, make_token, use_test_secret
 from tests.support import make_runtime
 
 
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """HS256 with the API tests' secret."""
-    for name in ("JOBLINE_JWT_SECRET_PARAMETER", "JOBLINE_JWKS_URL", "JOBLINE_JWT_AUDIENCE", "JOBLINE_JWT_ISSUER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
-    auth.reset()
-    yield
-    auth.reset()
+    yield from use_test_secret(monkeypatch)
 
 
 @pytest.fixture

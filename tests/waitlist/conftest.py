@@ -13,12 +13,11 @@ from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
 import jobline.waitlist.jobs
-from jobline import auth
 from jobline.api import app as api_app
 from jobline.api import waitlist as waitlist_api
 from jobline.handlers import get_job_type, job_type, unregister
 from jobline.worker import Worker
-from tests.api.helpers import SECRET, Client, make_token
+from tests.api.helpers import Client, make_token, use_test_secret
 from tests.support import FakeClock, make_runtime, make_visible, receive, sqs_event
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
@@ -51,12 +50,7 @@ def waitlist_job_types() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """HS256 tokens signed with the API tests' secret."""
-    for name in ("JOBLINE_JWT_SECRET_PARAMETER", "JOBLINE_JWKS_URL", "JOBLINE_JWT_ISSUER", "JOBLINE_JWT_AUDIENCE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
-    auth.reset()
-    yield
-    auth.reset()
+    yield from use_test_secret(monkeypatch)
 
 
 @pytest.fixture
