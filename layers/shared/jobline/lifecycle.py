@@ -37,27 +37,53 @@ def event_detail(job: Job) -> dict[str, Any]:
     }
 
 
+# PutEvents takes at most 10 entries a call.
+PUT_EVENTS_MAX = 10
+
+
+class Announcer:
+    """Collects finished jobs and publishes their events in batches (one PutEvents per 10 jobs,
+    not one per job); callbacks are queued at once, since each is a job of its own."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
+        self._pending: list[Job] = []
+
+    def add(self, job: Job) -> None:
+        """Queue the job's callback now; keep its event for the next flush."""
+        if job.callback_url:
+            _queue_callback(self._runtime, job, event_detail(job))
+        if self._runtime.settings.jobline_event_bus:
+            self._pending.append(job)
+
+    def flush(self) -> None:
+        """Publish the kept events, best effort: a failure is logged, the jobs' outcomes stand."""
+        pending, self._pending = self._pending, []
+        bus = self._runtime.settings.jobline_event_bus
+        for start in range(0, len(pending), PUT_EVENTS_MAX):
+            chunk = pending[start : start + PUT_EVENTS_MAX]
+            entries = [
+                {
+                    "Source": SOURCE,
+                    "DetailType": f"Job {job.state.value.title()}",
+                    "Detail": json.dumps(event_detail(job), default=str),
+                    "EventBusName": bus,
+                }
+                for job in chunk
+            ]
+            try:
+                response = self._runtime.client("events").put_events(Entries=entries)
+                if response.get("FailedEntryCount"):
+                    logger.warning("lifecycle events refused", extra={"entries": response["Entries"]})
+            except Exception:  # noqa: BLE001 - the outcomes are recorded; the events are best effort
+                logger.exception("lifecycle events not published", extra={"job_ids": [j.id for j in chunk]})
+
+
 def announce(runtime: Runtime, job: Job) -> None:
-    """Publish the finished job's event and queue its callback, if it has one."""
-    detail = event_detail(job)
-    if runtime.settings.jobline_event_bus:
-        try:
-            response = runtime.client("events").put_events(
-                Entries=[
-                    {
-                        "Source": SOURCE,
-                        "DetailType": f"Job {job.state.value.title()}",
-                        "Detail": json.dumps(detail, default=str),
-                        "EventBusName": runtime.settings.jobline_event_bus,
-                    }
-                ]
-            )
-            if response.get("FailedEntryCount"):
-                logger.warning("lifecycle event refused", extra={"job_id": job.id, "entries": response["Entries"]})
-        except Exception:  # noqa: BLE001 - the job's outcome is recorded; the event is best effort
-            logger.exception("lifecycle event not published", extra={"job_id": job.id, "queue": job.queue})
-    if job.callback_url:
-        _queue_callback(runtime, job, detail)
+    """Publish one finished job's event now and queue its callback, if it has one."""
+    announcer = Announcer(runtime)
+    announcer.add(job)
+    announcer.flush()
 
 
 def _queue_callback(runtime: Runtime, job: Job, detail: dict[str, Any]) -> None:

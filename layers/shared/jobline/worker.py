@@ -74,14 +74,27 @@ class Worker:
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
+        self._announcer = lifecycle.Announcer(runtime)
+        self._in_batch = False
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point for an SQS batch; returns the partial batch response."""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        response = process_partial_response(
-            event=event, record_handler=self._handle_record, processor=processor, context=context
-        )
+        # A batch's lifecycle events go out together, after its last record.
+        self._in_batch = True
+        try:
+            response = process_partial_response(
+                event=event, record_handler=self._handle_record, processor=processor, context=context
+            )
+        finally:
+            self._in_batch = False
+            self._announcer.flush()
         return dict(response)
+
+    def _announce(self, job: Job) -> None:
+        self._announcer.add(job)
+        if not self._in_batch:
+            self._announcer.flush()
 
     def _handle_record(self, record: SQSRecord, lambda_context: Any = None) -> str:
         remaining = None
@@ -190,7 +203,7 @@ class Worker:
             return Outcome.SKIPPED
         logger.info("job completed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id})
         metrics.record_outcome(self.runtime, stored)
-        lifecycle.announce(self.runtime, stored)
+        self._announce(stored)
         return Outcome.COMPLETED
 
     def _attempt_failed(self, job: Job, message: JobMessage, exc: BaseException) -> str:
@@ -234,7 +247,7 @@ class Worker:
             "job failed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id, "error": error}
         )
         metrics.record_outcome(self.runtime, stored)
-        lifecycle.announce(self.runtime, stored)
+        self._announce(stored)
         return Outcome.FAILED
 
 
