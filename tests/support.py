@@ -21,7 +21,7 @@ def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:
         )["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         # The priority lane, where there is one, shares the queue's DLQ.
-        for suffix in {queue.name, queue.lane_for(1)}:
+        for suffix in queue.consumed_suffixes:
             sqs.create_queue(
                 QueueName=f"{prefix}{suffix}",
                 Attributes={

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
+# The per-minute tick's reach: what falls due before the next tick is sent now, with the
+# seconds it still has to wait as its SQS delay, so it starts on time.
+TICK_HORIZON = dt.timedelta(seconds=60)
+
 
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware, in UTC."""
     return dt.datetime.now(dt.UTC)
-
-
-def epoch(moment: dt.datetime) -> float:
-    """Seconds since the epoch of an aware datetime."""
-    return moment.timestamp()

@@ -65,10 +65,6 @@ def get_job_type(queue: str, name: str) -> JobType:
         raise UnknownJobType(queue, name) from None
 
 
-def job_types_of(queue: str) -> list[JobType]:
-    return [t for (q, _), t in _JOB_TYPES.items() if q == queue]
-
-
 def unregister(queue: str, name: str) -> None:
     """Forget a job type (tests register throwaway ones)."""
     _JOB_TYPES.pop((queue, name), None)

@@ -86,6 +86,11 @@ class QueueSettings(BaseModel):
         return f"{self.name}-priority"
 
     @property
+    def consumed_suffixes(self) -> tuple[str, ...]:
+        """The SQS queues a worker reads for this queue: the queue itself, and its priority lane if any."""
+        return (self.name, self.lane_name_suffix) if self.priority_lane else (self.name,)
+
+    @property
     def lane_logical_id(self) -> str:
         return f"{self.logical_id}Priority"
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from jobline.clock import TICK_HORIZON
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import InvalidPayload, NotFound, ScheduleConflict
 from jobline.handlers import get_job_type
@@ -21,9 +22,6 @@ from jobline.queues import get_queue
 from jobline.runtime import Runtime
 from jobline.schedules import Schedule
 
-# Runs due before the next tick are enqueued now, with their remaining seconds as delay,
-# so they start on time rather than up to a minute late.
-TICK_HORIZON = dt.timedelta(seconds=60)
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
 SCHEDULE_OPTIONS = frozenset({"attempts", "backoff", "priority", "timeout", "callback_url"})
 

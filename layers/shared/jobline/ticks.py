@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
 
 from jobline import lifecycle, metrics, recurring
+from jobline.clock import TICK_HORIZON
 from jobline.errors import StaleJob
 from jobline.jobs import JobMessage
 from jobline.observability import logger
@@ -18,9 +18,6 @@ from jobline.runtime import Runtime
 from jobline.states import JobState
 from jobline.transport import DEAD_LETTERED_BY
 
-# The tick runs once a minute: it sends every delayed job due before the next tick,
-# each with the seconds it still has to wait as its SQS delay.
-TICK_HORIZON = dt.timedelta(seconds=60)
 _RELEASE_PAGE = 500
 # DLQ reads per queue per tick (10 messages each); a large backlog is worked through over
 # several ticks.

@@ -6,8 +6,6 @@ import functools
 import math
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from jobline.jobs import JobMessage
 from jobline.queues import get_queue
 
@@ -15,7 +13,6 @@ from jobline.queues import get_queue
 MAX_DELAY_SECONDS = 900
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
-PURGE_IN_PROGRESS = frozenset({"AWS.SimpleQueueService.PurgeQueueInProgress", "PurgeQueueInProgress"})
 # Message attributes that tell the dead-letter reconciler who put a message in a DLQ.
 DEAD_LETTERED_BY = "jobline-dead-lettered-by"
 ERROR_ATTRIBUTE = "jobline-error"
@@ -40,26 +37,21 @@ class QueueTransport:
         """The URL of the SQS queue that carries this message: its queue, or the queue's priority lane."""
         return self._url(get_queue(message.queue).lane_for(message.priority))
 
-    @functools.cache  # noqa: B019
     def dlq_url(self, queue: str) -> str:
         """The URL of `queue`'s dead-letter queue, looked up once."""
-        return str(self._sqs.get_queue_url(QueueName=f"{self._prefix}{queue}-dlq")["QueueUrl"])
+        return self._url(f"{queue}-dlq")
 
     @functools.cache  # noqa: B019
-    def queue_arn(self, queue: str) -> str:
-        attrs = self._sqs.get_queue_attributes(QueueUrl=self.queue_url(queue), AttributeNames=["QueueArn"])
+    def _arn(self, suffix: str) -> str:
+        attrs = self._sqs.get_queue_attributes(QueueUrl=self._url(suffix), AttributeNames=["QueueArn"])
         return str(attrs["Attributes"]["QueueArn"])
+
+    def queue_arn(self, queue: str) -> str:
+        return self._arn(queue)
 
     def source_arns(self, queue: str) -> list[str]:
         """The ARNs of every SQS queue a worker consumes for `queue`: the queue and its priority lane."""
-        suffixes = [queue]
-        if get_queue(queue).priority_lane:
-            suffixes.append(get_queue(queue).lane_name_suffix)
-        arns = []
-        for suffix in suffixes:
-            attrs = self._sqs.get_queue_attributes(QueueUrl=self._url(suffix), AttributeNames=["QueueArn"])
-            arns.append(str(attrs["Attributes"]["QueueArn"]))
-        return arns
+        return [self._arn(suffix) for suffix in get_queue(queue).consumed_suffixes]
 
     def send(self, message: JobMessage, *, delay_seconds: float = 0) -> str:
         """Put a wake-up call for the job on its queue, visible after `delay_seconds` (capped at 15 min)."""
@@ -96,13 +88,9 @@ class QueueTransport:
             "ApproximateNumberOfMessagesNotVisible",
             "ApproximateNumberOfMessagesDelayed",
         ]
-        settings = get_queue(queue)
-        sources = [self.queue_url(queue)]
-        if settings.priority_lane:
-            sources.append(self._url(settings.lane_name_suffix))
         totals = dict.fromkeys(names, 0)
-        for url in sources:
-            attributes = self._sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        for suffix in get_queue(queue).consumed_suffixes:
+            attributes = self._sqs.get_queue_attributes(QueueUrl=self._url(suffix), AttributeNames=names)["Attributes"]
             for name in names:
                 totals[name] += int(attributes.get(name, 0))
         dlq = self._sqs.get_queue_attributes(QueueUrl=self.dlq_url(queue), AttributeNames=names[:1])["Attributes"]
@@ -127,16 +115,6 @@ class QueueTransport:
     def delete_dead_letter(self, queue: str, receipt_handle: str) -> None:
         self._sqs.delete_message(QueueUrl=self.dlq_url(queue), ReceiptHandle=receipt_handle)
 
-    def purge_dead_letters(self, queue: str) -> bool:
-        """Empty the DLQ; False when SQS refused because a purge already runs (one a minute per queue).
-
-        The jobs are removed from the store either way; copies left in the DLQ are dropped by
-        the tick's reconciler, which finds their jobs gone.
-        """
-        try:
-            self._sqs.purge_queue(QueueUrl=self.dlq_url(queue))
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in PURGE_IN_PROGRESS:
-                return False
-            raise
-        return True
+    def purge_dead_letters(self, queue: str) -> None:
+        """Empty the DLQ. SQS allows one purge a minute per queue; a second raises (the API answers 429)."""
+        self._sqs.purge_queue(QueueUrl=self.dlq_url(queue))

@@ -32,7 +32,7 @@ from pydantic_core import to_jsonable_python
 
 from jobline import lifecycle, metrics
 from jobline.context import JobContext
-from jobline.errors import JobCancelled, StaleJob, UnknownQueue, UnrecoverableError
+from jobline.errors import JobCancelled, StaleJob, UnrecoverableError
 from jobline.handlers import get_job_type
 from jobline.jobs import MAX_STACKTRACE_CHARS, Job, JobMessage
 from jobline.observability import logger
@@ -249,13 +249,3 @@ class Worker:
         metrics.record_outcome(self.runtime, stored)
         self._announce(stored)
         return Outcome.FAILED
-
-
-def queue_of_record(record: dict[str, Any]) -> str:
-    """The logical queue a raw SQS record's body names (UnknownQueue if none)."""
-    message = JobMessage.model_validate_json(record["body"])
-    get_queue(message.queue)
-    return message.queue
-
-
-__all__ = ["Outcome", "RedeliverLater", "UnknownQueue", "Worker", "queue_of_record"]

@@ -317,6 +317,6 @@ def _registry_queue(sqs_suffix: str) -> str:
     from jobline.queues import QUEUES
 
     for queue in QUEUES.values():
-        if sqs_suffix == queue.name or (queue.priority_lane and sqs_suffix == queue.lane_name_suffix):
+        if sqs_suffix in queue.consumed_suffixes:
             return queue.name
     return sqs_suffix
