@@ -1,18 +1,17 @@
-"""The Lambda entry points the functions share; each `functions/<name>/app.py` re-exports one."""
+"""The worker functions' shared Lambda entry point; each worker's `app.py` re-exports it.
+
+It loads no job types itself: each worker imports only the job modules it runs, so a cold
+start pays for those alone (the schedule entry point, in `jobline.scheduled`, loads them all).
+"""
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Any, Literal
+from typing import Any
 
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, ConfigDict
 
-from jobline import catalog, ticks
 from jobline.observability import logger, tracer
 from jobline.runtime import get_runtime
-from jobline.waitlist import cascade as waitlist_cascade
-from jobline.waitlist import records as waitlist_records
 from jobline.worker import Worker
 
 
@@ -21,35 +20,3 @@ from jobline.worker import Worker
 def worker_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """An SQS batch of job messages: run each job, report the records to deliver again."""
     return Worker(get_runtime()).handle_batch(event, context)
-
-
-# The tick enqueues recurring runs of any job type, so it knows them all.
-catalog.load_all_job_types()
-
-
-class ScheduleInput(BaseModel):
-    """A schedule's constant input; a bare EventBridge scheduled event means the tick."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    task: Literal["tick", "nightly"] = "tick"
-
-
-@logger.inject_lambda_context
-@tracer.capture_lambda_handler
-def schedule_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The per-minute tick (delayed jobs, dead letters) or the nightly retention sweep."""
-    task = ScheduleInput.model_validate(event).task
-    runtime = get_runtime()
-    if task == "nightly":
-        removed = ticks.run_nightly(runtime)
-        waitlist_removed = waitlist_records.cleanup_old_records(runtime)
-        logger.info("nightly sweep done", extra={"removed": removed, "waitlist_removed": waitlist_removed})
-        return {"task": task, "removed": removed, "waitlistRemoved": waitlist_removed}
-    report: dict[str, Any] = dataclasses.asdict(ticks.run_tick(runtime))
-    try:
-        report["expired_holds"] = waitlist_cascade.release_expired_holds(runtime)
-    except Exception:  # noqa: BLE001 - a database outage must not stop the job tick
-        logger.exception("releasing expired waitlist holds failed")
-    logger.info("tick done", extra=report)
-    return {"task": task, **report}
