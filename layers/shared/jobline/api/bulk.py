@@ -19,7 +19,7 @@ from pydantic import Field
 from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import ApiModel, JobIdPath, JobView
+from jobline.api.models import ApiModel, JobCreated, JobIdPath, JobView
 from jobline.bulk import service
 from jobline.bulk.kinds import get_kind
 from jobline.bulk.schemas import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, BulkKindName, UploadFormat
@@ -55,14 +55,6 @@ class FromS3Request(ApiModel):
     options: JobOptions | None = None
 
 
-class BulkUploadQueued(ApiModel):
-    job_id: str
-    queue: str
-    name: str
-    state: str
-    created: bool = Field(description="false when an options.jobId named an existing job")
-
-
 class UploadUrl(ApiModel):
     key: str
     upload_url: str
@@ -72,9 +64,8 @@ class UploadUrl(ApiModel):
     max_bytes: int
 
 
-def _queued(result: Enqueued, message: str) -> Response[Envelope[BulkUploadQueued]]:
-    job = result.job
-    view = BulkUploadQueued(job_id=job.id, queue=job.queue, name=job.name, state=job.state, created=result.created)
+def _queued(result: Enqueued, message: str) -> Response[Envelope[JobCreated]]:
+    view = JobCreated.of(result)
     status = HTTPStatus.ACCEPTED if result.created else HTTPStatus.OK
     return ok(view.model_dump(mode="json", by_alias=True), message, status=status)
 
@@ -87,7 +78,7 @@ def _queued(result: Enqueued, message: str) -> Response[Envelope[BulkUploadQueue
 )
 def upload_rows(
     kind: KindPath, body: Annotated[BulkRowsRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[BulkUploadQueued]]:
+) -> Response[Envelope[JobCreated]]:
     """Answers 202 with the job; its result gives uploaded, failed and per-row errors."""
     result = service.enqueue_rows(
         runtime,
@@ -133,7 +124,7 @@ def upload_url(
 )
 def upload_from_s3(
     kind: KindPath, body: Annotated[FromS3Request, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[BulkUploadQueued]]:
+) -> Response[Envelope[JobCreated]]:
     """The key must be one of the caller's uploads (422 otherwise) and must exist (404 otherwise)."""
     result = service.enqueue_from_s3(
         runtime,
