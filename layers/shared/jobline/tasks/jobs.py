@@ -41,18 +41,12 @@ class RunTask(BaseModel):
     @field_validator("task")
     @classmethod
     def _registered(cls, name: str) -> str:
-        try:
-            TASKS.get(name)
-        except UnknownTask as exc:
-            raise ValueError(str(exc)) from None
-        return name
+        return TASKS.known(name)
 
     @field_validator("params")
     @classmethod
     def _fit_task(cls, params: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("task")
-        # An unknown task is already reported on `task`; its params cannot be judged.
-        return params if name is None else TASKS.get(name).validate(params)
+        return TASKS.fit(info.data.get("task"), params)
 
 
 @job_type(QUEUE, RUN_TASK, payload=RunTask)

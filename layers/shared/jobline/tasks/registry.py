@@ -103,6 +103,18 @@ class Registry:
             raise UnknownTask(f"unknown {self.kind} {name!r}; known: {', '.join(self.names())}")
         return entry
 
+    def known(self, name: str) -> str:
+        """`name`, for a pydantic field validator: a ValueError naming the known entries otherwise."""
+        try:
+            self.get(name)
+        except UnknownTask as exc:
+            raise ValueError(str(exc)) from None
+        return name
+
+    def fit(self, name: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        """`params` checked against `name`'s model; an unknown name is already reported on its own field."""
+        return params if name is None else self.get(name).validate(params)
+
     def names(self) -> list[str]:
         return sorted(self._entries)
 

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field, ValidationInfo, field_validator
 
 from jobline.context import JobContext
-from jobline.tasks.registry import SERVICE_METHODS, TaskParams, UnknownTask, service_method, task
+from jobline.tasks.registry import SERVICE_METHODS, TaskParams, service_method, task
 
 CUSTOM_ASYNC_TASK = "customAsyncTask"
 
@@ -21,18 +21,12 @@ class CustomAsyncTaskParams(TaskParams):
     @field_validator("method")
     @classmethod
     def _registered(cls, name: str) -> str:
-        try:
-            SERVICE_METHODS.get(name)
-        except UnknownTask as exc:
-            raise ValueError(str(exc)) from None
-        return name
+        return SERVICE_METHODS.known(name)
 
     @field_validator("args")
     @classmethod
     def _fit_method(cls, args: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        name = info.data.get("method")
-        # An unknown method is already reported on `method`; its args cannot be judged.
-        return args if name is None else SERVICE_METHODS.get(name).validate(args)
+        return SERVICE_METHODS.fit(info.data.get("method"), args)
 
 
 @task(CUSTOM_ASYNC_TASK, params=CustomAsyncTaskParams)
