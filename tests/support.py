@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from jobline.config import Settings
+from jobline.errors import UnknownJobType
+from jobline.handlers import JobType, get_job_type, job_type, unregister
 from jobline.queues import DLQ_RETENTION_SECONDS, QUEUES
 from jobline.runtime import Runtime, build_runtime
 from jobline.store.base import JobStore
@@ -108,3 +112,22 @@ class FakeClock:
         import datetime as dt
 
         self.now = self.now + dt.timedelta(seconds=seconds)
+
+
+@contextlib.contextmanager
+def swapped_job_types(replacements: dict[tuple[str, str], JobType | None]) -> Iterator[None]:
+    """Replace (or, with None, remove) job types for a while; the real ones, if loaded, come back after."""
+    saved: dict[tuple[str, str], JobType | None] = {}
+    for (queue, name), replacement in replacements.items():
+        with contextlib.suppress(UnknownJobType):
+            saved[(queue, name)] = get_job_type(queue, name)
+        unregister(queue, name)
+        if replacement is not None:
+            job_type(queue, name, payload=replacement.payload_model)(replacement.run)
+    try:
+        yield
+    finally:
+        for queue, name in replacements:
+            unregister(queue, name)
+            if (original := saved.get((queue, name))) is not None:
+                job_type(queue, name, payload=original.payload_model)(original.run)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,15 +11,16 @@ from pydantic import BaseModel, ConfigDict
 from jobline.api.app import create_app
 from jobline.api.jobs import JOB_NAMES
 from jobline.api.waitlist_jobs import TRIGGERS
-from jobline.errors import UnknownJobType
-from jobline.handlers import JobType, get_job_type, job_type, unregister
+from jobline.handlers import JobType
 from tests.api.helpers import Client, make_token, use_test_secret
+from tests.support import swapped_job_types
 
 
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     """HS256 with the tests' secret; the cached verifier is rebuilt around every test."""
-    yield from use_test_secret(monkeypatch)
+    with use_test_secret(monkeypatch) as patched:
+        yield patched
 
 
 class EmailPayload(BaseModel):
@@ -36,25 +36,6 @@ def _noop(payload: Any, ctx: Any) -> None:
 
 # Every (queue, job name) the API enqueues.
 API_JOB_TYPES = [*JOB_NAMES.items(), *TRIGGERS.values()]
-
-
-@contextlib.contextmanager
-def swapped_job_types(replacements: dict[tuple[str, str], JobType | None]) -> Iterator[None]:
-    """Replace (or, with None, remove) job types for a while; the real ones, if loaded, come back after."""
-    saved: dict[tuple[str, str], JobType | None] = {}
-    for (queue, name), replacement in replacements.items():
-        with contextlib.suppress(UnknownJobType):
-            saved[(queue, name)] = get_job_type(queue, name)
-        unregister(queue, name)
-        if replacement is not None:
-            job_type(queue, name, payload=replacement.payload_model)(replacement.run)
-    try:
-        yield
-    finally:
-        for queue, name in replacements:
-            unregister(queue, name)
-            if (original := saved.get((queue, name))) is not None:
-                job_type(queue, name, payload=original.payload_model)(original.run)
 
 
 @pytest.fixture

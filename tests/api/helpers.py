@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -157,8 +158,9 @@ AUTH_VARIABLES = (
 )
 
 
+@contextlib.contextmanager
 def use_test_secret(monkeypatch: Any) -> Iterator[Any]:
-    """For an autouse fixture: HS256 with the tests' secret, the cached verifier rebuilt around the test."""
+    """HS256 with the tests' secret, the cached verifier rebuilt before and after."""
     from jobline import auth
 
     for name in AUTH_VARIABLES:

@@ -18,7 +18,8 @@ from tests.support import make_runtime
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """HS256 with the API tests' secret."""
-    yield from use_test_secret(monkeypatch)
+    with use_test_secret(monkeypatch) as patched:
+        yield patched
 
 
 @pytest.fixture

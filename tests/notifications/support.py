@@ -1,56 +1,21 @@
-"""Helpers of the notification and task tests: job types registered per test, the API, moto's outbox."""
+"""Helpers of the notification and task tests: the API and moto's outbox."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from botocore.exceptions import ClientError
 
-from jobline import auth, handlers
 from jobline.api.app import create_app
-from jobline.errors import UnknownJobType
 from jobline.runtime import Runtime
-from tests.api.helpers import SECRET, Client
+from tests.api.helpers import Client
 
 V1 = "/api/v1"
-AUTH_VARIABLES = (
-    "JOBLINE_JWT_SECRET",
-    "JOBLINE_JWT_SECRET_PARAMETER",
-    "JOBLINE_JWKS_URL",
-    "JOBLINE_JWT_AUDIENCE",
-    "JOBLINE_JWT_ISSUER",
-    "JOBLINE_STAGE",
-)
 
 
-@contextlib.contextmanager
-def registry_restored(keys: Iterable[tuple[str, str]]) -> Iterator[None]:
-    """Put the job types of `keys` back as they were before: other suites register throwaway ones."""
-    saved: dict[tuple[str, str], handlers.JobType | None] = {}
-    for queue, name in keys:
-        try:
-            saved[(queue, name)] = handlers.get_job_type(queue, name)
-        except UnknownJobType:
-            saved[(queue, name)] = None
-        handlers.unregister(queue, name)
-    try:
-        yield
-    finally:
-        for (queue, name), previous in saved.items():
-            handlers.unregister(queue, name)
-            if previous is not None:
-                handlers.job_type(queue, name, payload=previous.payload_model)(previous.run)
-
-
-def make_api(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Client:
-    """The API handler around `runtime`, with HS256 tokens signed by the tests' secret."""
-    for name in AUTH_VARIABLES:
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
-    auth.reset()
+def make_api(runtime: Runtime) -> Client:
+    """The API handler around `runtime`."""
     return Client(create_app(lambda: runtime).resolve)
 
 

@@ -50,7 +50,8 @@ def waitlist_job_types() -> Iterator[None]:
 @pytest.fixture(autouse=True)
 def auth_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """HS256 tokens signed with the API tests' secret."""
-    yield from use_test_secret(monkeypatch)
+    with use_test_secret(monkeypatch) as patched:
+        yield patched
 
 
 @pytest.fixture
