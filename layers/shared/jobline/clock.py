@@ -12,3 +12,8 @@ TICK_HORIZON = dt.timedelta(seconds=60)
 def utcnow() -> dt.datetime:
     """The current time, timezone-aware, in UTC."""
     return dt.datetime.now(dt.UTC)
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """`moment` with a time zone: a naive one is taken to be UTC, as every API caller is told."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

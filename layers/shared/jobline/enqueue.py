@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from jobline.clock import as_utc
 from jobline.errors import EnqueueFailed, JobExists, StaleJob
 from jobline.handlers import get_job_type
 from jobline.jobs import Job, JobMessage, job_id_for_key, new_job_id
@@ -51,7 +52,7 @@ class Enqueued:
 
 def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:
     if options.run_at is not None:
-        run_at = options.run_at if options.run_at.tzinfo else options.run_at.replace(tzinfo=dt.UTC)
+        run_at = as_utc(options.run_at)
         return run_at if run_at > now else None
     if options.delay:
         return now + dt.timedelta(seconds=options.delay)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from jobline.clock import as_utc
 from jobline.rooms.models import RoomStatus
 
 
@@ -51,7 +52,7 @@ class ExportFilters(BaseModel):
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> ExportFilters:
-        if self.created_from and self.created_to and _aware(self.created_from) > _aware(self.created_to):
+        if self.created_from and self.created_to and as_utc(self.created_from) > as_utc(self.created_to):
             raise ValueError("createdFrom must not be after createdTo")
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise ValueError("dateFrom must not be after dateTo")
@@ -61,10 +62,6 @@ class ExportFilters(BaseModel):
         """The wire names of the filters that are set."""
         fields = type(self).model_fields
         return {fields[name].alias or name for name in self.model_fields_set if getattr(self, name) is not None}
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 class ExportPayload(BaseModel):

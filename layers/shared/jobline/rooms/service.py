@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import math
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from jobline.clock import as_utc
 from jobline.enqueue import JobOptions, enqueue
 from jobline.errors import Conflict, InvalidPayload, NotFound
 from jobline.inline import SAFETY_NET_DELAY_SECONDS, run_inline
@@ -71,16 +73,12 @@ def check_generation_request(request: RoomGenerationRequest, *, now: dt.datetime
     if request.schedule_type is ScheduleType.SCHEDULED:
         if request.scheduled_at is None:
             fault("scheduledAt", "is required when scheduleType is scheduled")
-        elif _aware(request.scheduled_at) <= now:
+        elif as_utc(request.scheduled_at) <= now:
             fault("scheduledAt", "must be in the future")
     elif request.scheduled_at is not None:
         fault("scheduledAt", "is only allowed when scheduleType is scheduled")
     if errors:
         raise InvalidPayload(errors)
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def estimate_duration(request: RoomGenerationRequest) -> dt.timedelta:
@@ -104,34 +102,21 @@ def request_generation(
             raise CategoryNotFound(request.room_category_id)
     payload = GenerateRoomsPayload.model_validate(request.model_dump(include=set(GenerateRoomsPayload.model_fields)))
     data = payload.model_dump(mode="json", by_alias=True)
+    submit = functools.partial(
+        enqueue, runtime, queue=QUEUE, name=JOB_NAME, data=data, tenant_id=tenant_id, user_id=user_id
+    )
 
     if request.schedule_type is ScheduleType.SCHEDULED:
         assert request.scheduled_at is not None  # checked above
-        run_at = _aware(request.scheduled_at)
-        job = enqueue(
-            runtime,
-            queue=QUEUE,
-            name=JOB_NAME,
-            data=data,
-            tenant_id=tenant_id,
-            user_id=user_id,
-            options=JobOptions(run_at=run_at),
-        ).job
+        run_at = as_utc(request.scheduled_at)
+        job = submit(options=JobOptions(run_at=run_at)).job
         return GenerationOutcome("scheduled", job, run_at + estimate_duration(request))
 
     if days_in(request.start_date, request.end_date) > INLINE_MAX_DAYS:
-        job = enqueue(runtime, queue=QUEUE, name=JOB_NAME, data=data, tenant_id=tenant_id, user_id=user_id).job
+        job = submit().job
         return GenerationOutcome("queued", job, now + estimate_duration(request))
 
-    job = enqueue(
-        runtime,
-        queue=QUEUE,
-        name=JOB_NAME,
-        data=data,
-        tenant_id=tenant_id,
-        user_id=user_id,
-        message_delay=SAFETY_NET_DELAY_SECONDS,
-    ).job
+    job = submit(message_delay=SAFETY_NET_DELAY_SECONDS).job
     job = run_inline(runtime, job, remaining_seconds=remaining_seconds)
     kind = "completed" if job.state is JobState.COMPLETED else "queued"
     return GenerationOutcome(kind, job, None if kind == "completed" else now + estimate_duration(request))

@@ -20,6 +20,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from jobline.clock import as_utc
 from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
 from jobline.schedules import Schedule
@@ -82,9 +83,7 @@ def create_table(client: Any, table_name: str) -> None:
 
 def _micros(when: dt.datetime) -> int:
     """Epoch microseconds, in integers so no float rounding reorders close timestamps."""
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return (when - _EPOCH) // dt.timedelta(microseconds=1)
+    return (as_utc(when) - _EPOCH) // dt.timedelta(microseconds=1)
 
 
 def _sort_key(job: Job) -> str:
