@@ -62,11 +62,9 @@ local: $(VENV_STAMP)
 	$(VENV)/bin/python -m jobline.local $(LOCAL_ARGS)
 
 # A development bearer token on stdout, alone, so `TOKEN=$$(make -s token)` works. Order-only
-# on the venv: a token never waits for a reinstall. The built-in dev secret is shorter than
-# PyJWT's recommended 32 bytes, which is known and harmless locally.
+# on the venv: a token never waits for a reinstall.
 token: | $(VENV_STAMP)
-	@JOBLINE_STAGE="$${JOBLINE_STAGE:-local}" PYTHONWARNINGS="ignore:The HMAC key is" \
-		$(VENV)/bin/python -m jobline.devtoken --tenant '$(TENANT)' --roles '$(ROLES)'
+	@JOBLINE_STAGE="$${JOBLINE_STAGE:-local}" $(VENV)/bin/python -m jobline.devtoken --tenant '$(TENANT)' --roles '$(ROLES)'
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache test-artifacts

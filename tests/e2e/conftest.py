@@ -38,8 +38,6 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if E2E_DIR in item.path.parents:
             item.add_marker(pytest.mark.e2e)
-            # The built-in dev secret is shorter than PyJWT's recommended 32 bytes.
-            item.add_marker(pytest.mark.filterwarnings("ignore:The HMAC key is"))
 
 
 @pytest.fixture(scope="package")

@@ -10,7 +10,6 @@ import pathlib
 import signal
 import sys
 import threading
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -165,8 +164,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.log_level)
     config = config_from(args)
-    # The built-in dev secret is shorter than PyJWT's recommended 32 bytes; locally that is known and fine.
-    warnings.filterwarnings("ignore", message="The HMAC key is")
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
