@@ -16,7 +16,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := test
-.PHONY: venv sam-venv test lint validate build local token clean distclean
+.PHONY: venv sam-venv browser test lint validate build local token clean distclean
 
 # `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline.local --help`.
 LOCAL_ARGS ?=
@@ -37,12 +37,20 @@ $(SAM_STAMP):
 
 venv: $(VENV_STAMP)
 
+# The admin page's browser test drives Debian's Chromium, never a browser Playwright downloads.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@test -x $(CHROMIUM) || { \
+		echo "installing Debian's chromium for the admin page's browser test" >&2; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >&2; }
+
 sam-venv: $(SAM_STAMP)
 
 # Two workers, one per core: every test makes its own tenant, prefix, queues or database.
 PYTEST_ARGS ?= -n 2
 
-test: $(VENV_STAMP)
+test: $(VENV_STAMP) browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/
 
 lint: $(VENV_STAMP)
