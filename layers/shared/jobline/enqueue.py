@@ -14,6 +14,7 @@ from jobline.clock import as_utc
 from jobline.errors import EnqueueFailed, JobExists, StaleJob
 from jobline.handlers import get_job_type
 from jobline.jobs import Job, JobMessage, job_id_for_key, new_job_id
+from jobline.observability import current_trace_header
 from jobline.queues import get_queue
 from jobline.retry import Backoff
 from jobline.runtime import Runtime
@@ -104,6 +105,7 @@ def enqueue(
         dispatch=1,
         message_sent=send_now,
         callback_url=str(options.callback_url) if options.callback_url else None,
+        trace_id=current_trace_header(),
     )
     body = json.dumps(payload, separators=(",", ":")).encode()
     if len(body) > runtime.settings.jobline_max_inline_payload_bytes:

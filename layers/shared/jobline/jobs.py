@@ -77,6 +77,8 @@ class Job(BaseModel):
     message_sent: bool = False
     user_id: str | None = None
     callback_url: str | None = None
+    # The X-Ray trace header of the request that enqueued the job: its messages carry it.
+    trace_id: str | None = None
     version: int = 0
 
     def moved_to(self, state: JobState, **changes: Any) -> Job:
@@ -130,4 +132,11 @@ class JobMessage(BaseModel):
     @classmethod
     def for_job(cls, job: Job) -> JobMessage:
         """The wake-up call for the job's current dispatch."""
-        return cls(job_id=job.id, queue=job.queue, dispatch=job.dispatch, priority=job.priority, data_ref=job.data_ref)
+        return cls(
+            job_id=job.id,
+            queue=job.queue,
+            dispatch=job.dispatch,
+            priority=job.priority,
+            data_ref=job.data_ref,
+            trace_id=job.trace_id,
+        )

@@ -1,17 +1,28 @@
-"""Job metrics kept in the job store: processed counts by outcome and a duration histogram.
+"""Job metrics, two ways.
 
-Prometheus' `/metrics` reads them (counters and a histogram, never decreasing, unlike
-the retained completed/failed counts that retention lowers). Recording is best effort:
-a metrics write that fails is logged and the job's outcome stands.
+- In the job store: processed counts by outcome and a duration histogram. Prometheus'
+  `/metrics` reads them (counters and a histogram, never decreasing, unlike the retained
+  completed/failed counts that retention lowers).
+- As CloudWatch embedded metric format (Powertools Metrics): `JobsProcessed`,
+  `JobDuration`, `JobWaitTime` and `JobAttempts` by queue and status, one EMF line per
+  (queue, status) after each batch, which CloudWatch turns into metrics from the logs
+  without an API call. The dashboard and the alarms in template.yaml read these.
+
+Recording is best effort: a metrics write that fails is logged and the job's outcome stands.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
+import enum
 import math
+from collections import defaultdict
+
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
 from jobline.jobs import Job
-from jobline.observability import logger
+from jobline.observability import METRICS_NAMESPACE, SERVICE, logger
 from jobline.runtime import Runtime
 
 # Upper bounds of the duration histogram, in seconds (Prometheus' `le`); +Inf is implied.
@@ -61,3 +72,70 @@ def read_metrics(runtime: Runtime, queue: str) -> QueueMetrics:
         duration_sum=raw.get("duration_sum", 0.0),
         duration_count=count,
     )
+
+
+class EmfStatus(enum.StrEnum):
+    """The `Status` dimension of the EMF job metrics: how an attempt ended."""
+
+    COMPLETED = "completed"
+    FAILED = "failed"  # out of attempts (or unrecoverable): the job is failed
+    RETRYING = "retrying"  # the attempt failed and the job waits for the next one
+
+
+@dataclasses.dataclass
+class _Samples:
+    count: int = 0
+    duration_ms: list[float] = dataclasses.field(default_factory=list)
+    wait_ms: list[float] = dataclasses.field(default_factory=list)
+    attempts: list[float] = dataclasses.field(default_factory=list)
+
+
+def _milliseconds(start: dt.datetime | None, end: dt.datetime | None) -> float | None:
+    if start is None or end is None:
+        return None
+    return max(0.0, (end - start).total_seconds() * 1000)
+
+
+class EmfRecorder:
+    """Collects the attempts a batch finished and prints them as EMF, one line per (queue, status).
+
+    Samples are gathered as plain numbers while the batch runs and handed to Powertools only
+    at `flush`, so a job costs a few list appends, not a metrics object.
+    """
+
+    def __init__(self) -> None:
+        self._samples: dict[tuple[str, str], _Samples] = defaultdict(_Samples)
+
+    def record(self, job: Job, status: str, ended_at: dt.datetime) -> None:
+        """One finished attempt of `job` (after its state was written), ended at `ended_at`."""
+        samples = self._samples[(job.queue, status)]
+        samples.count += 1
+        duration = _milliseconds(job.started_at, ended_at)
+        if duration is not None:
+            samples.duration_ms.append(duration)
+        # Waiting time: from when the attempt was due (created, delayed until, or retry time) to its start.
+        due = job.created_at if job.run_at is None else max(job.created_at, job.run_at)
+        wait = _milliseconds(due, job.started_at)
+        if wait is not None:
+            samples.wait_ms.append(wait)
+        if status != EmfStatus.RETRYING:
+            samples.attempts.append(float(job.attempts))
+
+    def flush(self) -> None:
+        """Print what was collected as EMF (stdout, which Lambda sends to CloudWatch Logs) and forget it."""
+        samples, self._samples = self._samples, defaultdict(_Samples)
+        for (queue, status), group in samples.items():
+            try:
+                emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+                emf.add_dimension(name="Queue", value=queue)
+                emf.add_dimension(name="Status", value=status)
+                emf.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=group.count)
+                for value in group.duration_ms:
+                    emf.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=value)
+                for value in group.wait_ms:
+                    emf.add_metric(name="JobWaitTime", unit=MetricUnit.Milliseconds, value=value)
+                for value in group.attempts:
+                    emf.add_metric(name="JobAttempts", unit=MetricUnit.Count, value=value)
+                emf.flush_metrics()
+            except Exception:  # noqa: BLE001 - metrics are best effort; the jobs' outcomes are recorded
+                logger.exception("EMF job metrics not published", extra={"queue": queue, "status": status})

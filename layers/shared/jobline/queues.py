@@ -21,6 +21,10 @@ VISIBILITY_TIMEOUT_FACTOR = 6
 DAY = 24 * 60 * 60
 # Priorities 1 (highest) to this ride the priority lane; 0 (none) and larger numbers do not.
 PRIORITY_LANE_MAX = 10
+# SQS's longest DelaySeconds: a message may be this old before it is first delivered.
+SQS_MAX_DELAY_SECONDS = 15 * 60
+# Room above a healthy message's greatest age before the oldest-message alarm fires.
+OLDEST_MESSAGE_SLACK_SECONDS = 5 * 60
 
 
 class Retention(BaseModel):
@@ -101,6 +105,18 @@ class QueueSettings(BaseModel):
     @property
     def visibility_timeout_seconds(self) -> int:
         return VISIBILITY_TIMEOUT_FACTOR * self.consumer.timeout_seconds
+
+    @property
+    def oldest_message_alarm_seconds(self) -> int:
+        """The age of its oldest message past which the queue is stuck (no consumer, throttled, failing).
+
+        A healthy message may wait out SQS's longest delay, then every attempt with its
+        backoff (a retried message keeps its age); paused or rate-limited jobs get fresh
+        messages, so a pause never trips the alarm.
+        """
+        backoffs = sum(self.backoff.delay_after(made) for made in range(1, self.attempts))
+        attempts = self.attempts * self.job_timeout_seconds
+        return SQS_MAX_DELAY_SECONDS + attempts + backoffs + OLDEST_MESSAGE_SLACK_SECONDS
 
     @property
     def max_receive_count(self) -> int:

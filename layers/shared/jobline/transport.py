@@ -7,10 +7,10 @@ import math
 from typing import Any
 
 from jobline.jobs import JobMessage
-from jobline.queues import get_queue
+from jobline.queues import SQS_MAX_DELAY_SECONDS, get_queue
 
 # SQS limits: DelaySeconds at most 15 minutes, visibility timeout at most 12 hours.
-MAX_DELAY_SECONDS = 900
+MAX_DELAY_SECONDS = SQS_MAX_DELAY_SECONDS
 MAX_VISIBILITY_SECONDS = 12 * 60 * 60
 
 # Message attributes that tell the dead-letter reconciler who put a message in a DLQ.
@@ -56,10 +56,17 @@ class QueueTransport:
     def send(self, message: JobMessage, *, delay_seconds: float = 0) -> str:
         """Put a wake-up call for the job on its queue, visible after `delay_seconds` (capped at 15 min)."""
         delay = max(0, min(MAX_DELAY_SECONDS, math.ceil(delay_seconds)))
+        extra: dict[str, Any] = {}
+        if message.trace_id:
+            # SQS hands it to the worker's Lambda, which joins the enqueuing request's trace.
+            extra["MessageSystemAttributes"] = {
+                "AWSTraceHeader": {"DataType": "String", "StringValue": message.trace_id}
+            }
         response = self._sqs.send_message(
             QueueUrl=self.url_for(message),
             MessageBody=message.model_dump_json(exclude_none=True),
             DelaySeconds=delay,
+            **extra,
         )
         return str(response["MessageId"])
 

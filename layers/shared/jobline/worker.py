@@ -21,9 +21,11 @@ the message to the DLQ and `ticks.reconcile_dead_letters` marks the job failed.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import enum
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
@@ -35,7 +37,7 @@ from jobline.context import JobContext
 from jobline.errors import JobCancelled, StaleJob, UnrecoverableError
 from jobline.handlers import get_job_type
 from jobline.jobs import MAX_STACKTRACE_CHARS, Job, JobMessage
-from jobline.observability import logger
+from jobline.observability import logger, trace_root, tracer
 from jobline.queues import QueueSettings, get_queue
 from jobline.retry import next_retry_delay
 from jobline.runtime import Runtime
@@ -75,6 +77,7 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._announcer = lifecycle.Announcer(runtime)
+        self._emf = metrics.EmfRecorder()
         self._in_batch = False
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -88,13 +91,20 @@ class Worker:
             )
         finally:
             self._in_batch = False
-            self._announcer.flush()
+            self._flush()
         return dict(response)
 
-    def _announce(self, job: Job) -> None:
-        self._announcer.add(job)
+    def _flush(self) -> None:
+        self._announcer.flush()
+        self._emf.flush()
+
+    def _attempt_ended(self, job: Job, status: str, *, announce: bool) -> None:
+        """Count the attempt (EMF) and announce a finished job; at once unless a batch is running."""
+        self._emf.record(job, status, self.runtime.clock())
+        if announce:
+            self._announcer.add(job)
         if not self._in_batch:
-            self._announcer.flush()
+            self._flush()
 
     def _handle_record(self, record: SQSRecord, lambda_context: Any = None) -> str:
         remaining = None
@@ -107,35 +117,60 @@ class Worker:
             try:
                 self.runtime.transport.change_visibility(message, record.receipt_handle, later.seconds)
             except Exception:  # noqa: BLE001 - the message still comes back, after the queue's default timeout
-                logger.exception("could not set the message's visibility", extra={"job_id": message.job_id})
+                logger.exception(
+                    "could not set the message's visibility", extra={"job_id": message.job_id, "queue": message.queue}
+                )
             raise
 
     def process(self, body: str, *, receipt_handle: str = "", remaining_seconds: float | None = None) -> str:
-        """Handle one message; returns the outcome or raises RedeliverLater to keep the message."""
+        """Handle one message; returns the outcome or raises RedeliverLater to keep the message.
+
+        Every log line written meanwhile, the job function's included, carries the job id,
+        queue and tenant; the X-Ray subsegment names the trace of the request that enqueued it.
+        """
         message = JobMessage.model_validate_json(body)
+        with logger.append_context_keys(job_id=message.job_id, queue=message.queue), self._traced(message):
+            try:
+                return self._process(message, remaining_seconds)
+            finally:
+                logger.remove_keys(["tenant_id"])
+
+    @contextlib.contextmanager
+    def _traced(self, message: JobMessage) -> Iterator[None]:
+        if tracer.disabled:
+            yield
+            return
+        with tracer.provider.in_subsegment(f"## job {message.queue}") as subsegment:
+            subsegment.put_annotation("job_id", message.job_id)
+            subsegment.put_annotation("queue", message.queue)
+            origin = trace_root(message.trace_id)
+            if origin:
+                subsegment.put_annotation("origin_trace_id", origin)
+            yield
+
+    def _process(self, message: JobMessage, remaining_seconds: float | None) -> str:
         settings = get_queue(message.queue)
         store = self.runtime.store
         job = store.get(message.job_id)
-        keys = {"job_id": message.job_id, "queue": message.queue}
         if job is None or job.dispatch != message.dispatch or job.is_finished:
-            logger.info("message needs no work", extra={**keys, "state": job.state if job else "removed"})
+            logger.info("message needs no work", extra={"state": job.state if job else "removed"})
             return Outcome.SKIPPED
-        keys["tenant_id"] = job.tenant_id
+        logger.append_keys(tenant_id=job.tenant_id)
         now = self.runtime.clock()
 
         if job.state is JobState.ACTIVE and job.lease_until and job.lease_until > now:
             wait = (job.lease_until - now).total_seconds() + 1
             raise RedeliverLater(wait, Outcome.DEFERRED, "another worker holds the job")
         if store.is_paused(job.queue):
-            return self._requeue(message, PAUSED_RECHECK_SECONDS, "queue paused", keys)
+            return self._requeue(message, PAUSED_RECHECK_SECONDS, "queue paused")
         if job.run_at and job.state is JobState.DELAYED and (job.run_at - now).total_seconds() > 1:
-            return self._requeue(message, (job.run_at - now).total_seconds(), "not due yet", keys)
+            return self._requeue(message, (job.run_at - now).total_seconds(), "not due yet")
         if settings.rate_limit is not None:
             wait = store.take_rate_slot(
                 job.queue, max_jobs=settings.rate_limit.max_jobs, per_seconds=settings.rate_limit.per_seconds, now=now
             )
             if wait > 0:
-                return self._requeue(message, wait, "rate limited", keys)
+                return self._requeue(message, wait, "rate limited")
         if job.state is JobState.ACTIVE and job.attempts >= job.max_attempts:
             # The lease expired: the worker of the last attempt died (crash or Lambda timeout).
             return self._fail(job, message, "the worker stopped during the last attempt (crash or timeout)", None)
@@ -154,7 +189,7 @@ class Worker:
             )
         except StaleJob:
             raise RedeliverLater(1, Outcome.DEFERRED, "the job changed while it was being taken") from None
-        logger.info("job started", extra={**keys, "attempt": job.attempts})
+        logger.info("job started", extra={"attempt": job.attempts})
         return self._run(job, message, timeout)
 
     def _timeout(self, job: Job, settings: QueueSettings, remaining_seconds: float | None) -> float:
@@ -163,11 +198,11 @@ class Worker:
             timeout = min(timeout, max(1.0, remaining_seconds - LAMBDA_RESERVE_SECONDS))
         return timeout
 
-    def _requeue(self, message: JobMessage, seconds: float, reason: str, keys: dict[str, str]) -> str:
+    def _requeue(self, message: JobMessage, seconds: float, reason: str) -> str:
         # A fresh message instead of a visibility change: SQS counts every receive toward
         # the redrive limit, and waiting on a pause or a limit must not push a job to the DLQ.
         self.runtime.transport.send(message, delay_seconds=min(seconds, MAX_DELAY_SECONDS))
-        logger.info("message re-queued", extra={**keys, "reason": reason, "delay_seconds": round(seconds, 3)})
+        logger.info("message re-queued", extra={"reason": reason, "delay_seconds": round(seconds, 3)})
         return Outcome.REQUEUED
 
     def _run(self, job: Job, message: JobMessage, timeout: float) -> str:
@@ -179,7 +214,7 @@ class Worker:
             payload = job_type.parse(data)
             result = to_jsonable_python(run_with_timeout(lambda: job_type.run(payload, context), timeout))
         except JobCancelled:
-            logger.info("job removed while it ran", extra={"job_id": job.id, "queue": job.queue})
+            logger.info("job removed while it ran")
             return Outcome.SKIPPED
         except Exception as exc:  # noqa: BLE001 - any failure of the job's function is the job's failure
             return self._attempt_failed(context.job, message, exc)
@@ -199,11 +234,11 @@ class Worker:
         try:
             stored = self.runtime.store.replace(done, expected_version=job.version)
         except StaleJob:
-            logger.warning("job changed before it could be recorded completed", extra={"job_id": job.id})
+            logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
-        logger.info("job completed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id})
+        logger.info("job completed")
         metrics.record_outcome(self.runtime, stored)
-        self._announce(stored)
+        self._attempt_ended(stored, metrics.EmfStatus.COMPLETED, announce=True)
         return Outcome.COMPLETED
 
     def _attempt_failed(self, job: Job, message: JobMessage, exc: BaseException) -> str:
@@ -223,13 +258,11 @@ class Worker:
             run_at=now + dt.timedelta(seconds=delay),
         ).with_log(f"attempt {job.attempts} failed: {error}; next attempt in {delay} s")
         try:
-            self.runtime.store.replace(retry, expected_version=job.version)
+            stored = self.runtime.store.replace(retry, expected_version=job.version)
         except StaleJob:
             return Outcome.SKIPPED
-        logger.warning(
-            "job attempt failed; retrying",
-            extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id, "delay_seconds": delay},
-        )
+        logger.warning("job attempt failed; retrying", extra={"delay_seconds": delay, "error": error})
+        self._attempt_ended(stored, metrics.EmfStatus.RETRYING, announce=False)
         raise RedeliverLater(delay, Outcome.RETRYING, error)
 
     def _fail(self, job: Job, message: JobMessage, error: str, stack: str | None) -> str:
@@ -243,9 +276,7 @@ class Worker:
             stored = self.runtime.store.replace(failed, expected_version=job.version)
         except StaleJob:
             return Outcome.SKIPPED
-        logger.error(
-            "job failed", extra={"job_id": job.id, "queue": job.queue, "tenant_id": job.tenant_id, "error": error}
-        )
+        logger.error("job failed", extra={"error": error})
         metrics.record_outcome(self.runtime, stored)
-        self._announce(stored)
+        self._attempt_ended(stored, metrics.EmfStatus.FAILED, announce=True)
         return Outcome.FAILED
