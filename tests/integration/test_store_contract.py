@@ -60,6 +60,30 @@ def test_replace_with_stale_version_raises_and_changes_nothing(store: JobStore) 
     assert store.counts("email")[JobState.DELAYED] == 0
 
 
+def test_get_many_returns_the_stored_jobs_by_id_and_leaves_out_absent_ones(store: JobStore) -> None:
+    first, second = store.create(make_job(data={"n": 1})), store.create(make_job(data={"n": 2}))
+    found = store.get_many([first.id, "missing", second.id, first.id])
+    assert found == {first.id: first, second.id: second}
+    assert store.get_many([]) == {}
+
+
+def test_get_many_reads_more_than_one_request_holds(store: JobStore) -> None:
+    jobs = [store.create(make_job(data={"n": n})) for n in range(130)]
+    found = store.get_many([job.id for job in jobs])
+    assert [found[job.id].data for job in jobs] == [{"n": n} for n in range(130)]
+
+
+def test_replace_with_the_callers_copy_keeps_counts_and_still_checks_the_version(store: JobStore) -> None:
+    stored = store.create(make_job())
+    active = store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1, previous=stored)
+    assert store.counts("email")[JobState.ACTIVE] == 1 and store.counts("email")[JobState.WAITING] == 0
+    # A copy that is no longer current does not let a write through.
+    with pytest.raises(StaleJob):
+        store.replace(stored.moved_to(JobState.DELAYED), expected_version=1, previous=stored)
+    store.replace(active.moved_to(JobState.COMPLETED), expected_version=2, previous=active)
+    assert store.counts("email")[JobState.COMPLETED] == 1 and store.counts("email")[JobState.ACTIVE] == 0
+
+
 def test_replace_missing_job_raises_stale(store: JobStore) -> None:
     with pytest.raises(StaleJob):
         store.replace(make_job(), expected_version=1)

@@ -300,3 +300,33 @@ def test_rate_limited_queue_requeues_jobs_over_the_limit_without_attempts(runtim
     assert outcomes.count(Outcome.COMPLETED) == 50
     assert outcomes.count(Outcome.REQUEUED) == 2
     assert operations.queue_stats(runtime, "email").waiting == 2
+
+
+def test_worker_reads_a_batchs_jobs_and_pause_flags_once_not_per_record(runtime, monkeypatch) -> None:
+    jobs = [add(runtime, str(n)) for n in range(5)]
+    reads: list[str] = []
+    monkeypatch.setattr(runtime.store, "get", lambda job_id: reads.append(job_id))
+    monkeypatch.setattr(runtime.store, "is_paused", lambda queue: reads.append(queue))
+    response = deliver(runtime, Worker(runtime), Q)
+    assert response == {"batchItemFailures": []}
+    assert reads == []
+    assert {runtime.store.get_many([j.id for j in jobs])[j.id].state for j in jobs} == {JobState.COMPLETED}
+
+
+def test_worker_reads_job_by_job_when_the_batch_read_fails(runtime, monkeypatch) -> None:
+    jobs = [add(runtime, str(n)) for n in range(3)]
+
+    def unavailable(job_ids):
+        raise ConnectionError("store unreachable for the batch read")
+
+    monkeypatch.setattr(runtime.store, "get_many", unavailable)
+    assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+    assert {runtime.store.get(j.id).state for j in jobs} == {JobState.COMPLETED}
+
+
+def test_worker_sees_a_pause_made_before_the_batch(runtime) -> None:
+    job = add(runtime)
+    runtime.store.set_paused(Q, True)
+    assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+    assert runtime.store.get(job.id).state is JobState.WAITING
+    assert jobtypes.RUNS[job.id] == 0

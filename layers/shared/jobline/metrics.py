@@ -34,8 +34,8 @@ def _counter_name(queue: str) -> str:
     return f"jobs:{queue}"
 
 
-def record_outcome(runtime: Runtime, job: Job) -> None:
-    """Count a job that just finished (completed or failed) and the length of its last attempt."""
+def _increments(job: Job) -> dict[str, float]:
+    """The counter increments for a job that just finished: its outcome and its last attempt's length."""
     seconds = 0.0
     if job.started_at is not None and job.finished_at is not None:
         seconds = max(0.0, (job.finished_at - job.started_at).total_seconds())
@@ -43,10 +43,19 @@ def record_outcome(runtime: Runtime, job: Job) -> None:
     for bound in DURATION_BUCKETS:
         if seconds <= bound:
             increments[f"le:{bound}"] = 1.0
+    return increments
+
+
+def _add_to_counters(runtime: Runtime, queue: str, increments: dict[str, float]) -> None:
     try:
-        runtime.store.add_to_counters(_counter_name(job.queue), increments)
+        runtime.store.add_to_counters(_counter_name(queue), increments)
     except Exception:  # noqa: BLE001 - a lost sample must not undo a recorded outcome
-        logger.exception("job metrics not recorded", extra={"job_id": job.id, "queue": job.queue})
+        logger.exception("job metrics not recorded", extra={"queue": queue})
+
+
+def record_outcome(runtime: Runtime, job: Job) -> None:
+    """Count a job that just finished (completed or failed) and the length of its last attempt, now."""
+    _add_to_counters(runtime, job.queue, _increments(job))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -96,6 +105,31 @@ def _milliseconds(start: dt.datetime | None, end: dt.datetime | None) -> float |
     return max(0.0, (end - start).total_seconds() * 1000)
 
 
+class OutcomeRecorder:
+    """The attempts a batch ended: the store's counters and the EMF metrics, written once after it.
+
+    A batch of a hundred no-op jobs then costs one counter write per queue, not a hundred.
+    """
+
+    def __init__(self) -> None:
+        self._emf = EmfRecorder()
+        self._counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+
+    def record(self, job: Job, status: EmfStatus, ended_at: dt.datetime) -> None:
+        """One ended attempt of `job`, after its state was written."""
+        self._emf.record(job, status, ended_at)
+        if job.is_finished:
+            totals = self._counters[job.queue]
+            for field, amount in _increments(job).items():
+                totals[field] += amount
+
+    def flush(self, runtime: Runtime) -> None:
+        counters, self._counters = self._counters, defaultdict(lambda: defaultdict(float))
+        for queue, increments in counters.items():
+            _add_to_counters(runtime, queue, dict(increments))
+        self._emf.flush()
+
+
 class EmfRecorder:
     """Collects the attempts a batch finished and prints them as EMF, one line per (queue, status).
 
@@ -136,6 +170,7 @@ class EmfRecorder:
                     emf.add_metric(name="JobWaitTime", unit=MetricUnit.Milliseconds, value=value)
                 for value in group.attempts:
                     emf.add_metric(name="JobAttempts", unit=MetricUnit.Count, value=value)
-                emf.flush_metrics()
+                if emf.metric_set:  # Powertools prints a metric by itself once it holds 100 values
+                    emf.flush_metrics()
             except Exception:  # noqa: BLE001 - metrics are best effort; the jobs' outcomes are recorded
                 logger.exception("EMF job metrics not published", extra={"queue": queue, "status": status})

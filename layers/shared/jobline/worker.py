@@ -77,30 +77,54 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._announcer = lifecycle.Announcer(runtime)
-        self._emf = metrics.EmfRecorder()
+        self._outcomes = metrics.OutcomeRecorder()
         self._in_batch = False
+        # What the batch being handled read up front: its jobs (each used once) and the paused queues.
+        self._prefetched: dict[str, Job] = {}
+        self._paused: set[str] | None = None
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point for an SQS batch; returns the partial batch response."""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        # A batch's lifecycle events go out together, after its last record.
+        # A batch's lifecycle events and metrics go out together, after its last record.
         self._in_batch = True
+        self._prefetch(event)
         try:
             response = process_partial_response(
                 event=event, record_handler=self._handle_record, processor=processor, context=context
             )
         finally:
             self._in_batch = False
+            self._prefetched, self._paused = {}, None
             self._flush()
         return dict(response)
 
+    def _prefetch(self, event: dict[str, Any]) -> None:
+        """Read the batch's jobs and the paused queues in two round trips, not two per record."""
+        try:
+            ids = [JobMessage.model_validate_json(record["body"]).job_id for record in event.get("Records", [])]
+            self._prefetched = self.runtime.store.get_many(ids)
+            self._paused = self.runtime.store.paused_queues()
+        except Exception:  # noqa: BLE001 - each record reads for itself then, and fails on its own
+            logger.warning("batch prefetch failed; reading job by job", exc_info=True)
+            self._prefetched, self._paused = {}, None
+
+    def _read_job(self, job_id: str) -> Job | None:
+        # A prefetched job serves its first record only: a second copy of the message in the
+        # batch must see what the first one wrote.
+        prefetched = self._prefetched.pop(job_id, None)
+        return prefetched if prefetched is not None else self.runtime.store.get(job_id)
+
+    def _is_paused(self, queue: str) -> bool:
+        return queue in self._paused if self._paused is not None else self.runtime.store.is_paused(queue)
+
     def _flush(self) -> None:
         self._announcer.flush()
-        self._emf.flush()
+        self._outcomes.flush(self.runtime)
 
-    def _attempt_ended(self, job: Job, status: str, *, announce: bool) -> None:
-        """Count the attempt (EMF) and announce a finished job; at once unless a batch is running."""
-        self._emf.record(job, status, self.runtime.clock())
+    def _attempt_ended(self, job: Job, status: metrics.EmfStatus, *, announce: bool) -> None:
+        """Count the attempt and announce a finished job; at once unless a batch is running."""
+        self._outcomes.record(job, status, self.runtime.clock())
         if announce:
             self._announcer.add(job)
         if not self._in_batch:
@@ -151,7 +175,7 @@ class Worker:
     def _process(self, message: JobMessage, remaining_seconds: float | None) -> str:
         settings = get_queue(message.queue)
         store = self.runtime.store
-        job = store.get(message.job_id)
+        job = self._read_job(message.job_id)
         if job is None or job.dispatch != message.dispatch or job.is_finished:
             logger.info("message needs no work", extra={"state": job.state if job else "removed"})
             return Outcome.SKIPPED
@@ -161,7 +185,7 @@ class Worker:
         if job.state is JobState.ACTIVE and job.lease_until and job.lease_until > now:
             wait = (job.lease_until - now).total_seconds() + 1
             raise RedeliverLater(wait, Outcome.DEFERRED, "another worker holds the job")
-        if store.is_paused(job.queue):
+        if self._is_paused(job.queue):
             return self._requeue(message, PAUSED_RECHECK_SECONDS, "queue paused")
         if job.run_at and job.state is JobState.DELAYED and (job.run_at - now).total_seconds() > 1:
             return self._requeue(message, (job.run_at - now).total_seconds(), "not due yet")
@@ -186,10 +210,11 @@ class Worker:
                     progress=0,
                 ),
                 expected_version=job.version,
+                previous=job,
             )
         except StaleJob:
             raise RedeliverLater(1, Outcome.DEFERRED, "the job changed while it was being taken") from None
-        logger.info("job started", extra={"attempt": job.attempts})
+        logger.debug("job started", extra={"attempt": job.attempts})
         return self._run(job, message, timeout)
 
     def _timeout(self, job: Job, settings: QueueSettings, remaining_seconds: float | None) -> float:
@@ -232,12 +257,11 @@ class Worker:
             stacktrace=None,
         )
         try:
-            stored = self.runtime.store.replace(done, expected_version=job.version)
+            stored = self.runtime.store.replace(done, expected_version=job.version, previous=job)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
-        logger.info("job completed")
-        metrics.record_outcome(self.runtime, stored)
+        logger.info("job completed", extra={"attempt": stored.attempts})
         self._attempt_ended(stored, metrics.EmfStatus.COMPLETED, announce=True)
         return Outcome.COMPLETED
 
@@ -258,7 +282,7 @@ class Worker:
             run_at=now + dt.timedelta(seconds=delay),
         ).with_log(f"attempt {job.attempts} failed: {error}; next attempt in {delay} s")
         try:
-            stored = self.runtime.store.replace(retry, expected_version=job.version)
+            stored = self.runtime.store.replace(retry, expected_version=job.version, previous=job)
         except StaleJob:
             return Outcome.SKIPPED
         logger.warning("job attempt failed; retrying", extra={"delay_seconds": delay, "error": error})
@@ -273,10 +297,9 @@ class Worker:
             JobState.FAILED, error=error, stacktrace=stack, finished_at=self.runtime.clock(), lease_until=None
         )
         try:
-            stored = self.runtime.store.replace(failed, expected_version=job.version)
+            stored = self.runtime.store.replace(failed, expected_version=job.version, previous=job)
         except StaleJob:
             return Outcome.SKIPPED
-        logger.error("job failed", extra={"error": error})
-        metrics.record_outcome(self.runtime, stored)
+        logger.error("job failed", extra={"error": error, "attempt": stored.attempts})
         self._attempt_ended(stored, metrics.EmfStatus.FAILED, announce=True)
         return Outcome.FAILED

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
+from collections.abc import Sequence
 
 from jobline.jobs import Job
 from jobline.schedules import Schedule
@@ -40,12 +41,23 @@ class JobStore(abc.ABC):
     def get(self, job_id: str) -> Job | None:
         """The job with this id, or None."""
 
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """The stored jobs among `job_ids`, by id (absent ids are left out); stores read them at once."""
+        jobs = {}
+        for job_id in dict.fromkeys(job_ids):
+            job = self.get(job_id)
+            if job is not None:
+                jobs[job_id] = job
+        return jobs
+
     @abc.abstractmethod
-    def replace(self, job: Job, *, expected_version: int) -> Job:
+    def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` if the stored version is `expected_version`; returns it at the next version.
 
         Raises StaleJob when the stored job changed or is gone. Keeps the state
-        indexes and counters in step with the write.
+        indexes and counters in step with the write. `previous` is the job as the caller
+        read it at `expected_version`: a store that needs the old state (for its counters)
+        uses it instead of reading again; the version condition still guards the write.
         """
 
     @abc.abstractmethod

@@ -15,6 +15,7 @@ import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 import boto3
@@ -63,6 +64,10 @@ RATE_TTL_SLACK_SECONDS = 3_600
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _CONDITION_FAILED = "ConditionalCheckFailed"
 _CONFLICT_RETRIES = 3
+
+# BatchGetItem reads at most 100 keys a call; what it leaves unprocessed is asked for again.
+BATCH_GET_MAX = 100
+BATCH_GET_ATTEMPTS = 5
 
 
 def create_table(client: Any, table_name: str) -> None:
@@ -172,11 +177,39 @@ class DynamoJobStore(JobStore):
         item = self._client.get_item(TableName=self._table, Key=_job_key(job_id), ConsistentRead=True).get("Item")
         return None if item is None else Job.from_json(item["doc"]["S"])
 
-    def replace(self, job: Job, *, expected_version: int) -> Job:
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """The stored jobs among `job_ids`: strongly consistent BatchGetItem calls of 100 keys."""
+        unique = list(dict.fromkeys(job_ids))
+        jobs: dict[str, Job] = {}
+        for start in range(0, len(unique), BATCH_GET_MAX):
+            request: dict[str, Any] = {
+                self._table: {
+                    "Keys": [_job_key(i) for i in unique[start : start + BATCH_GET_MAX]],
+                    "ConsistentRead": True,
+                }
+            }
+            for attempt in range(BATCH_GET_ATTEMPTS):
+                response = self._client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self._table, []):
+                    job = Job.from_json(item["doc"]["S"])
+                    jobs[job.id] = job
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                # DynamoDB hands back what it could not read under load: wait a little, ask again.
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.random())
+            else:
+                for key in request[self._table]["Keys"]:
+                    straggler = self.get(key[PARTITION_KEY]["S"].removeprefix("job#"))
+                    if straggler is not None:
+                        jobs[straggler.id] = straggler
+        return jobs
+
+    def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` if the stored version is `expected_version`; raises StaleJob otherwise."""
-        # The counters need the stored state; the version condition below guarantees the
-        # item did not change between this read and the write.
-        current = self.get(job.id)
+        # The counters need the stored state: the caller's copy at that version, or a read.
+        # Either way the version condition below guarantees the item did not change since.
+        current = previous if previous is not None and previous.version == expected_version else self.get(job.id)
         if current is None or current.version != expected_version:
             raise StaleJob(job.id, expected_version)
         stored = job.model_copy(update={"version": expected_version + 1}, deep=True)

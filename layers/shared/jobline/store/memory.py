@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections import defaultdict
+from collections.abc import Sequence
 
 from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
@@ -38,7 +39,11 @@ class MemoryJobStore(JobStore):
             job = self._jobs.get(job_id)
             return None if job is None else job.model_copy(deep=True)
 
-    def replace(self, job: Job, *, expected_version: int) -> Job:
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        with self._lock:
+            return {i: self._jobs[i].model_copy(deep=True) for i in dict.fromkeys(job_ids) if i in self._jobs}
+
+    def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         with self._lock:
             current = self._jobs.get(job.id)
             if current is None or current.version != expected_version:

@@ -13,6 +13,8 @@ different indexes share a key):
 from __future__ import annotations
 
 import datetime as dt
+import functools
+from collections.abc import Sequence
 from urllib.parse import quote
 
 import redis
@@ -93,7 +95,9 @@ def _text(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(value: str) -> str:
+    # Queue and tenant names recur in every key: quote each once.
     return quote(value, safe="")
 
 
@@ -150,9 +154,15 @@ class RedisJobStore(JobStore):
         raw = self._client.get(self._job_key(job_id))
         return None if raw is None else Job.model_validate_json(raw)
 
-    def replace(self, job: Job, *, expected_version: int) -> Job:
+    def get_many(self, job_ids: Sequence[str]) -> dict[str, Job]:
+        """The stored jobs among `job_ids`, in one MGET."""
+        unique = list(dict.fromkeys(job_ids))
+        return {job.id: job for job in self._load(unique)}
+
+    def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
-        stored = job.model_copy(update={"version": expected_version + 1}, deep=True)
+        # A shallow copy: what is stored is the JSON, so nothing here is shared with Redis.
+        stored = job.model_copy(update={"version": expected_version + 1})
         keys = [
             self._job_key(job.id),
             *self._all_index_keys(job.queue, job.tenant_id),
