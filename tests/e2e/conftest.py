@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from playwright.sync_api import Browser, sync_playwright
 
 from jobline.databases import scratch_database
 from jobline.local import LocalStack, StackConfig
@@ -32,6 +33,18 @@ POSTGRES_ADMIN_URL = os.environ.get("JOBLINE_TEST_POSTGRES_URL", "postgresql+pg8
 REDIS_URL = os.environ.get("JOBLINE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 FAST = {"schedule_speedup": 30.0, "poll_wait_seconds": 1, "max_batching_window": 0.5, "shutdown_grace_seconds": 5.0}
 FAST_FLAGS = ["--schedule-speedup", "30", "--poll-wait", "1", "--max-batching-window", "0.5"]
+# Debian's Chromium (`make browser` installs it), never a browser Playwright downloads. The machine
+# runs as root without outside network: no sandbox, and nothing that tries to phone home.
+CHROMIUM = pathlib.Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -83,6 +96,17 @@ def sql(stack: LocalStack) -> Iterator[sa.Engine]:
     engine = sa.create_engine(stack.database.url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """One headless Chromium per test module, driven by Playwright; each test opens its own context."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` to install Debian's chromium", pytrace=False)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
 
 
 class StackProcess:
