@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from jobline import webhooks
+from jobline import lifecycle, webhooks
 from jobline.enqueue import JobOptions, enqueue
 from jobline.retry import Backoff
 from jobline.states import JobState
@@ -172,3 +172,22 @@ def test_failed_attempts_with_retries_left_publish_nothing(memory_runtime, event
     )
     deliver(memory_runtime, Worker(memory_runtime), Q)
     assert tapped(events_queue) == []
+
+
+def test_a_flush_of_many_jobs_publishes_each_event_once_over_several_calls(memory_runtime, events_queue) -> None:
+    jobs = [
+        enqueue(memory_runtime, queue=Q, name="test-echo", data={"value": str(n)}, tenant_id="t1").job
+        for n in range(25)
+    ]
+    calls: list[int] = []
+    events_client = memory_runtime.client("events")
+    events_client.meta.events.register("before-call.events.PutEvents", lambda **kwargs: calls.append(1))
+    announcer = lifecycle.Announcer(memory_runtime)
+    for job in jobs:
+        announcer.add(job.moved_to(JobState.ACTIVE).moved_to(JobState.COMPLETED))
+    announcer.flush()
+    assert len(calls) == 3  # 10 + 10 + 5 entries
+    published: list[str] = []
+    while batch := tapped(events_queue):
+        published += [event["detail"]["jobId"] for event in batch]
+    assert sorted(published) == sorted(job.id for job in jobs)

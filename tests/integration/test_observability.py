@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -11,12 +12,14 @@ from typing import Any
 
 import pytest
 
-from jobline import ticks
+from jobline import metrics, ticks
 from jobline.context import JobContext
 from jobline.enqueue import JobOptions, enqueue
 from jobline.handlers import job_type
+from jobline.jobs import Job
 from jobline.observability import TRACE_HEADER_ENV, logger, trace_root
 from jobline.retry import Backoff
+from jobline.states import JobState
 from jobline.worker import Worker
 from tests import jobtypes
 from tests.support import FakeClock, deliver, receive
@@ -189,3 +192,31 @@ def test_untraced_jobs_send_no_trace_header(runtime, monkeypatch) -> None:
 )
 def test_trace_root_reads_the_root_of_a_trace_header(header, root) -> None:
     assert trace_root(header) == root
+
+
+def test_emf_splits_more_than_a_hundred_values_over_lines(capsys) -> None:
+    start = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+    recorder = metrics.EmfRecorder()
+    for index in range(250):
+        job = Job(
+            id=f"job-{index}",
+            queue=Q,
+            name="test-echo",
+            tenant_id="t-obs",
+            state=JobState.COMPLETED,
+            attempts=1,
+            created_at=start,
+            started_at=start + dt.timedelta(milliseconds=5),
+            finished_at=start + dt.timedelta(milliseconds=5 + index),
+        )
+        recorder.record(job, metrics.EmfStatus.COMPLETED, job.finished_at)
+    capsys.readouterr()
+    recorder.flush()
+    emitted = emf_lines(capsys.readouterr().out)
+    assert len(emitted) == 3
+    assert [values(line, "JobsProcessed") for line in emitted if "JobsProcessed" in line] == [[250.0]]
+    durations = [value for line in emitted for value in values(line, "JobDuration")]
+    assert sorted(durations) == [float(index) for index in range(250)]
+    assert all(len(values(line, "JobWaitTime")) <= 100 for line in emitted)
+    recorder.flush()
+    assert emf_lines(capsys.readouterr().out) == [], "a flush forgets what it printed"

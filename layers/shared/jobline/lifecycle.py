@@ -7,6 +7,7 @@ callback is a job of its own (queue `webhooks`) with its own retries.
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from jobline.errors import JoblineError
@@ -39,6 +40,8 @@ def event_detail(job: Job) -> dict[str, Any]:
 
 # PutEvents takes at most 10 entries a call.
 PUT_EVENTS_MAX = 10
+# PutEvents calls of one flush in flight at once (a batch of 100 jobs makes 10).
+PUT_EVENTS_CONCURRENCY = 10
 
 
 class Announcer:
@@ -57,26 +60,40 @@ class Announcer:
             self._pending.append(job)
 
     def flush(self) -> None:
-        """Publish the kept events, best effort: a failure is logged, the jobs' outcomes stand."""
+        """Publish the kept events, best effort: a failure is logged, the jobs' outcomes stand.
+
+        A batch's PutEvents calls go out side by side: each waits on the network, and one
+        after another they would cost a batch of 100 jobs ten round trips to EventBridge.
+        """
         pending, self._pending = self._pending, []
+        chunks = [pending[start : start + PUT_EVENTS_MAX] for start in range(0, len(pending), PUT_EVENTS_MAX)]
+        if not chunks:
+            return
+        # Made here, once: creating a boto3 client is not safe from several threads at once.
+        events = self._runtime.client("events")
+        if len(chunks) == 1:
+            self._put(events, chunks[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(len(chunks), PUT_EVENTS_CONCURRENCY)) as pool:
+            list(pool.map(lambda chunk: self._put(events, chunk), chunks))
+
+    def _put(self, events: Any, chunk: list[Job]) -> None:
         bus = self._runtime.settings.jobline_event_bus
-        for start in range(0, len(pending), PUT_EVENTS_MAX):
-            chunk = pending[start : start + PUT_EVENTS_MAX]
-            entries = [
-                {
-                    "Source": SOURCE,
-                    "DetailType": f"Job {job.state.value.title()}",
-                    "Detail": json.dumps(event_detail(job), default=str),
-                    "EventBusName": bus,
-                }
-                for job in chunk
-            ]
-            try:
-                response = self._runtime.client("events").put_events(Entries=entries)
-                if response.get("FailedEntryCount"):
-                    logger.warning("lifecycle events refused", extra={"entries": response["Entries"]})
-            except Exception:  # noqa: BLE001 - the outcomes are recorded; the events are best effort
-                logger.exception("lifecycle events not published", extra={"job_ids": [j.id for j in chunk]})
+        entries = [
+            {
+                "Source": SOURCE,
+                "DetailType": f"Job {job.state.value.title()}",
+                "Detail": json.dumps(event_detail(job), default=str),
+                "EventBusName": bus,
+            }
+            for job in chunk
+        ]
+        try:
+            response = events.put_events(Entries=entries)
+            if response.get("FailedEntryCount"):
+                logger.warning("lifecycle events refused", extra={"entries": response["Entries"]})
+        except Exception:  # noqa: BLE001 - the outcomes are recorded; the events are best effort
+            logger.exception("lifecycle events not published", extra={"job_ids": [j.id for j in chunk]})
 
 
 def announce(runtime: Runtime, job: Job) -> None:

@@ -16,8 +16,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import math
 from collections import defaultdict
+from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 
@@ -28,6 +30,8 @@ from jobline.runtime import Runtime
 # Upper bounds of the duration histogram, in seconds (Prometheus' `le`); +Inf is implied.
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 OUTCOMES = ("completed", "failed")
+# EMF takes at most 100 values of one metric in one line.
+EMF_MAX_VALUES = 100
 
 
 def _counter_name(queue: str) -> str:
@@ -160,17 +164,36 @@ class EmfRecorder:
         samples, self._samples = self._samples, defaultdict(_Samples)
         for (queue, status), group in samples.items():
             try:
-                emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-                emf.add_dimension(name="Queue", value=queue)
-                emf.add_dimension(name="Status", value=status)
-                emf.add_metric(name="JobsProcessed", unit=MetricUnit.Count, value=group.count)
-                for value in group.duration_ms:
-                    emf.add_metric(name="JobDuration", unit=MetricUnit.Milliseconds, value=value)
-                for value in group.wait_ms:
-                    emf.add_metric(name="JobWaitTime", unit=MetricUnit.Milliseconds, value=value)
-                for value in group.attempts:
-                    emf.add_metric(name="JobAttempts", unit=MetricUnit.Count, value=value)
-                if emf.metric_set:  # Powertools prints a metric by itself once it holds 100 values
-                    emf.flush_metrics()
+                _print_emf(queue, status, group)
             except Exception:  # noqa: BLE001 - metrics are best effort; the jobs' outcomes are recorded
                 logger.exception("EMF job metrics not published", extra={"queue": queue, "status": status})
+
+
+def _print_emf(queue: str, status: str, group: _Samples) -> None:
+    """One EMF line per 100 values of the group (EMF's limit per metric and line).
+
+    Powertools serialises whole value lists: its `add_metric` takes one value a call and
+    costs more with every value a metric already holds, which a batch of 100 jobs feels.
+    """
+    series = {
+        "JobDuration": (MetricUnit.Milliseconds, group.duration_ms),
+        "JobWaitTime": (MetricUnit.Milliseconds, group.wait_ms),
+        "JobAttempts": (MetricUnit.Count, group.attempts),
+    }
+    longest = max((len(values) for _, values in series.values()), default=0)
+    for start in range(0, max(longest, 1), EMF_MAX_VALUES):
+        metric_set: dict[str, dict[str, Any]] = {}
+        if start == 0:
+            metric_set["JobsProcessed"] = _metric(MetricUnit.Count, [float(group.count)])
+        for name, (unit, values) in series.items():
+            if values[start : start + EMF_MAX_VALUES]:
+                metric_set[name] = _metric(unit, values[start : start + EMF_MAX_VALUES])
+        emf = EphemeralMetrics(namespace=METRICS_NAMESPACE, service=SERVICE)
+        emf.add_dimension(name="Queue", value=queue)
+        emf.add_dimension(name="Status", value=status)
+        line = emf.serialize_metric_set(metrics=metric_set, dimensions=emf.dimension_set, metadata={})
+        print(json.dumps(line, separators=(",", ":")))
+
+
+def _metric(unit: MetricUnit, values: list[float]) -> dict[str, Any]:
+    return {"Unit": unit.value, "StorageResolution": 60, "Value": values}

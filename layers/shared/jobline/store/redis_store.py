@@ -38,8 +38,8 @@ return false
 # KEYS: job, then every state index of the job's queue and tenant, then the two indexes it moves into.
 # ARGV: expected version, json, score, id, queue, tenant. Returns 1 on a win, 0 when stale, -1 when the
 # caller tried to move the job to another queue or tenant (its old index entries would be left behind).
-# The old state is not passed in: removing the id from every state index keeps all keys declared and
-# cannot miss, whatever the stored state is.
+# Without the caller's copy of the stored job the old state is unknown: removing the id from every state
+# index keeps all keys declared and cannot miss, whatever the stored state is.
 _REPLACE = """
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
@@ -163,9 +163,17 @@ class RedisJobStore(JobStore):
         """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
         # A shallow copy: what is stored is the JSON, so nothing here is shared with Redis.
         stored = job.model_copy(update={"version": expected_version + 1})
+        if previous is not None and previous.version == expected_version:
+            # The script writes only over this very version, so its state's two indexes are the old ones.
+            old_indexes = [
+                self._index_key(job.queue, previous.state),
+                self._index_key(job.queue, previous.state, job.tenant_id),
+            ]
+        else:
+            old_indexes = self._all_index_keys(job.queue, job.tenant_id)
         keys = [
             self._job_key(job.id),
-            *self._all_index_keys(job.queue, job.tenant_id),
+            *old_indexes,
             self._index_key(job.queue, job.state),
             self._index_key(job.queue, job.state, job.tenant_id),
         ]
