@@ -22,8 +22,10 @@ the message to the DLQ and `ticks.reconcile_dead_letters` marks the job failed.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import enum
+import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -42,6 +44,7 @@ from jobline.queues import QueueSettings, get_queue
 from jobline.retry import next_retry_delay
 from jobline.runtime import Runtime
 from jobline.states import JobState
+from jobline.store.base import Replacement
 from jobline.timeouts import run_with_timeout
 from jobline.transport import MAX_DELAY_SECONDS
 
@@ -51,6 +54,10 @@ PAUSED_RECHECK_SECONDS = 30
 LEASE_GRACE_SECONDS = 30
 # Leave the Lambda this long after a job times out, to record the outcome.
 LAMBDA_RESERVE_SECONDS = 5
+# Claiming ahead: while a batch's jobs each run within this budget, the worker takes the next
+# ones together (in one store round trip), doubling up to this many at once.
+CLAIM_AHEAD_BUDGET_SECONDS = 0.05
+CLAIM_AHEAD_MAX = 100
 
 
 class Outcome(enum.StrEnum):
@@ -71,6 +78,39 @@ class RedeliverLater(Exception):
         self.outcome = outcome
 
 
+@dataclasses.dataclass
+class _HeldWrite:
+    """A completion the batch holds back, to be written with the next claim or at the batch's end."""
+
+    job: Job
+    previous: Job
+    message_id: str
+
+
+@dataclasses.dataclass
+class _Batch:
+    """What the worker knows of the SQS batch it is handling."""
+
+    messages: list[tuple[str, JobMessage]]  # (message id, message), in the order they are handled
+    jobs: dict[str, Job]  # read up front; each serves its first message only
+    paused: set[str] | None  # None: read the flag per message
+    claimed: dict[str, Job] = dataclasses.field(default_factory=dict)  # by message id, claimed ahead
+    held: list[_HeldWrite] = dataclasses.field(default_factory=list)
+    late_failures: list[str] = dataclasses.field(default_factory=list)  # message ids
+    claim_size: int = 1
+    last_claim: tuple[float, int] = (0.0, 0)  # (monotonic time, jobs) of the latest claim
+
+    def next_claim_size(self, now: float) -> int:
+        """Claim ahead only while jobs run fast: a claim whose jobs all ran within the budget
+        doubles the next one; a slow job brings it back to one."""
+        claimed_at, count = self.last_claim
+        if count and now - claimed_at <= CLAIM_AHEAD_BUDGET_SECONDS * count:
+            self.claim_size = min(CLAIM_AHEAD_MAX, self.claim_size * 2)
+        else:
+            self.claim_size = 1
+        return self.claim_size
+
+
 class Worker:
     """Runs the jobs that SQS delivers, against one runtime."""
 
@@ -78,45 +118,58 @@ class Worker:
         self.runtime = runtime
         self._announcer = lifecycle.Announcer(runtime)
         self._outcomes = metrics.OutcomeRecorder()
-        self._in_batch = False
-        # What the batch being handled read up front: its jobs (each used once) and the paused queues.
-        self._prefetched: dict[str, Job] = {}
-        self._paused: set[str] | None = None
+        self._batch: _Batch | None = None
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point for an SQS batch; returns the partial batch response."""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        # A batch's lifecycle events and metrics go out together, after its last record.
-        self._in_batch = True
-        self._prefetch(event)
+        # A batch's held writes, lifecycle events and metrics go out together, after its last record.
+        self._batch = self._read_batch(event)
         try:
             response = process_partial_response(
                 event=event, record_handler=self._handle_record, processor=processor, context=context
             )
+            self._write_held()
+            late = self._batch.late_failures
         finally:
-            self._in_batch = False
-            self._prefetched, self._paused = {}, None
+            self._batch = None
             self._flush()
-        return dict(response)
+        failures = [dict(item) for item in response["batchItemFailures"]]
+        # Jobs that ran but whose completion could not be written: SQS delivers them again.
+        reported = {item["itemIdentifier"] for item in failures}
+        failures += [{"itemIdentifier": i} for i in dict.fromkeys(late) if i not in reported]
+        return {**response, "batchItemFailures": failures}
 
-    def _prefetch(self, event: dict[str, Any]) -> None:
+    def _read_batch(self, event: dict[str, Any]) -> _Batch:
         """Read the batch's jobs and the paused queues in two round trips, not two per record."""
+        messages = []
+        for record in event.get("Records", []):
+            try:
+                messages.append((record["messageId"], JobMessage.model_validate_json(record["body"])))
+            except (KeyError, ValueError):
+                continue  # the record fails on its own when its turn comes
         try:
-            ids = [JobMessage.model_validate_json(record["body"]).job_id for record in event.get("Records", [])]
-            self._prefetched = self.runtime.store.get_many(ids)
-            self._paused = self.runtime.store.paused_queues()
+            jobs = self.runtime.store.get_many([message.job_id for _, message in messages])
+            paused = self.runtime.store.paused_queues()
         except Exception:  # noqa: BLE001 - each record reads for itself then, and fails on its own
             logger.warning("batch prefetch failed; reading job by job", exc_info=True)
-            self._prefetched, self._paused = {}, None
+            jobs, paused = {}, None
+        return _Batch(messages=messages, jobs=jobs, paused=paused)
 
     def _read_job(self, job_id: str) -> Job | None:
-        # A prefetched job serves its first record only: a second copy of the message in the
-        # batch must see what the first one wrote.
-        prefetched = self._prefetched.pop(job_id, None)
+        batch = self._batch
+        if batch is None:
+            return self.runtime.store.get(job_id)
+        if any(held.job.id == job_id for held in batch.held):
+            # A second copy of a message in the batch must see what the first one did.
+            self._write_held()
+        prefetched = batch.jobs.pop(job_id, None)
         return prefetched if prefetched is not None else self.runtime.store.get(job_id)
 
     def _is_paused(self, queue: str) -> bool:
-        return queue in self._paused if self._paused is not None else self.runtime.store.is_paused(queue)
+        if self._batch is not None and self._batch.paused is not None:
+            return queue in self._batch.paused
+        return self.runtime.store.is_paused(queue)
 
     def _flush(self) -> None:
         self._announcer.flush()
@@ -127,7 +180,7 @@ class Worker:
         self._outcomes.record(job, status, self.runtime.clock())
         if announce:
             self._announcer.add(job)
-        if not self._in_batch:
+        if self._batch is None:
             self._flush()
 
     def _handle_record(self, record: SQSRecord, lambda_context: Any = None) -> str:
@@ -135,7 +188,12 @@ class Worker:
         if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
             remaining = lambda_context.get_remaining_time_in_millis() / 1000
         try:
-            return self.process(record.body, receipt_handle=record.receipt_handle, remaining_seconds=remaining)
+            return self.process(
+                record.body,
+                receipt_handle=record.receipt_handle,
+                remaining_seconds=remaining,
+                message_id=record.message_id,
+            )
         except RedeliverLater as later:
             message = JobMessage.model_validate_json(record.body)
             try:
@@ -146,7 +204,14 @@ class Worker:
                 )
             raise
 
-    def process(self, body: str, *, receipt_handle: str = "", remaining_seconds: float | None = None) -> str:
+    def process(
+        self,
+        body: str,
+        *,
+        receipt_handle: str = "",
+        remaining_seconds: float | None = None,
+        message_id: str = "",
+    ) -> str:
         """Handle one message; returns the outcome or raises RedeliverLater to keep the message.
 
         Every log line written meanwhile, the job function's included, carries the job id,
@@ -155,7 +220,7 @@ class Worker:
         message = JobMessage.model_validate_json(body)
         with logger.append_context_keys(job_id=message.job_id, queue=message.queue), self._traced(message):
             try:
-                return self._process(message, remaining_seconds)
+                return self._process(message, message_id, remaining_seconds)
             finally:
                 logger.remove_keys(["tenant_id"])
 
@@ -172,8 +237,15 @@ class Worker:
                 subsegment.put_annotation("origin_trace_id", origin)
             yield
 
-    def _process(self, message: JobMessage, remaining_seconds: float | None) -> str:
+    def _process(self, message: JobMessage, message_id: str, remaining_seconds: float | None) -> str:
         settings = get_queue(message.queue)
+        claimed = self._batch.claimed.pop(message_id, None) if self._batch is not None and message_id else None
+        if claimed is not None:
+            logger.append_keys(tenant_id=claimed.tenant_id)
+            # It was claimed with an earlier job of the batch; its attempt starts now.
+            claimed = claimed.model_copy(update={"started_at": self.runtime.clock()})
+            return self._run(claimed, message, message_id, self._timeout(claimed, settings, remaining_seconds))
+
         store = self.runtime.store
         job = self._read_job(message.job_id)
         if job is None or job.dispatch != message.dispatch or job.is_finished:
@@ -200,22 +272,112 @@ class Worker:
             return self._fail(job, message, "the worker stopped during the last attempt (crash or timeout)", None)
 
         timeout = self._timeout(job, settings, remaining_seconds)
-        try:
-            job = store.replace(
-                job.moved_to(
-                    JobState.ACTIVE,
-                    attempts=job.attempts + 1,
-                    started_at=now,
-                    lease_until=now + dt.timedelta(seconds=timeout + LEASE_GRACE_SECONDS),
-                    progress=0,
-                ),
-                expected_version=job.version,
-                previous=job,
-            )
-        except StaleJob:
-            raise RedeliverLater(1, Outcome.DEFERRED, "the job changed while it was being taken") from None
+        job = self._claim(job, message_id, timeout, remaining_seconds)
         logger.debug("job started", extra={"attempt": job.attempts})
-        return self._run(job, message, timeout)
+        return self._run(job, message, message_id, timeout)
+
+    def _claim(self, job: Job, message_id: str, timeout: float, remaining_seconds: float | None) -> Job:
+        """Take the job (CAS to active, one more attempt, a lease), and, while the batch's jobs run
+        fast, the next plain ones with it; writes held completions in the same round trip.
+
+        The lease covers every job of the claim run one after another, within what is left of
+        the invocation, so no other worker takes one over while it waits its turn here.
+        """
+        batch = self._batch
+        now = self.runtime.clock()
+        chunk = [(message_id, job, timeout)]
+        if batch is not None and message_id:
+            size = batch.next_claim_size(time.monotonic())
+            chunk += self._claimable_after(batch, message_id, size - 1, now, remaining_seconds)
+        hold_for = sum(seconds for _, _, seconds in chunk)
+        if remaining_seconds is not None:
+            hold_for = min(hold_for, max(1.0, remaining_seconds - LAMBDA_RESERVE_SECONDS))
+        lease_until = now + dt.timedelta(seconds=hold_for + LEASE_GRACE_SECONDS)
+        claims = [
+            Replacement(
+                job=taken.moved_to(
+                    JobState.ACTIVE, attempts=taken.attempts + 1, started_at=now, lease_until=lease_until, progress=0
+                ),
+                expected_version=taken.version,
+                previous=taken,
+            )
+            for _, taken, _ in chunk
+        ]
+        held = batch.held if batch is not None else []
+        if batch is not None:
+            batch.held = []
+        outcomes = self.runtime.store.replace_many([*self._held_writes(held), *claims])
+        self._record_held(held, outcomes[: len(held)])
+        own, *ahead = outcomes[len(held) :]
+        for (ahead_id, _, _), outcome in zip(chunk[1:], ahead, strict=True):
+            if isinstance(outcome, Job) and batch is not None:
+                batch.claimed[ahead_id] = outcome
+        if batch is not None:
+            batch.last_claim = (time.monotonic(), len(chunk))
+        if isinstance(own, StaleJob):
+            raise RedeliverLater(1, Outcome.DEFERRED, "the job changed while it was being taken")
+        if isinstance(own, Exception):
+            raise own
+        return own
+
+    def _claimable_after(
+        self, batch: _Batch, message_id: str, limit: int, now: dt.datetime, remaining_seconds: float | None
+    ) -> list[tuple[str, Job, float]]:
+        """Up to `limit` of the batch's next messages whose jobs can be taken without a question:
+        waiting, of this dispatch, in a running queue without a rate limit, attempts left."""
+        if limit <= 0 or batch.paused is None:
+            return []
+        ids = [mid for mid, _ in batch.messages]
+        try:
+            after = ids.index(message_id) + 1
+        except ValueError:
+            return []
+        taken: list[tuple[str, Job, float]] = []
+        seen = {held.job.id for held in batch.held} | {job.id for job in batch.claimed.values()}
+        for mid, message in batch.messages[after:]:
+            if len(taken) >= limit:
+                break
+            job = batch.jobs.get(message.job_id)
+            if job is None or message.job_id in seen:
+                continue
+            seen.add(message.job_id)
+            settings = get_queue(job.queue)
+            if (
+                job.state is JobState.WAITING
+                and job.dispatch == message.dispatch
+                and job.queue not in batch.paused
+                and settings.rate_limit is None
+                and job.attempts < job.max_attempts
+            ):
+                del batch.jobs[message.job_id]
+                taken.append((mid, job, self._timeout(job, settings, remaining_seconds)))
+        return taken
+
+    @staticmethod
+    def _held_writes(held: list[_HeldWrite]) -> list[Replacement]:
+        return [Replacement(job=h.job, expected_version=h.previous.version, previous=h.previous) for h in held]
+
+    def _write_held(self) -> None:
+        """Write the completions the batch holds, in one round trip."""
+        batch = self._batch
+        if batch is None or not batch.held:
+            return
+        held, batch.held = batch.held, []
+        self._record_held(held, self.runtime.store.replace_many(self._held_writes(held)))
+
+    def _record_held(self, held: list[_HeldWrite], outcomes: list[Job | Exception]) -> None:
+        for write, outcome in zip(held, outcomes, strict=True):
+            keys = {"job_id": write.job.id, "queue": write.job.queue, "tenant_id": write.job.tenant_id}
+            if isinstance(outcome, Job):
+                self._attempt_ended(outcome, metrics.EmfStatus.COMPLETED, announce=True)
+            elif isinstance(outcome, StaleJob):
+                logger.warning("job changed before it could be recorded completed", extra=keys)
+            else:
+                # Its message is reported failed: SQS delivers it again, and the job is run again
+                # once its lease ends (at least once, as a crash would have it).
+                logger.error("job completion not recorded", extra={**keys, "error": repr(outcome)})
+                if self._batch is not None:
+                    self._batch.late_failures.append(write.message_id)
 
     def _timeout(self, job: Job, settings: QueueSettings, remaining_seconds: float | None) -> float:
         timeout = float(job.timeout_seconds or settings.job_timeout_seconds)
@@ -230,7 +392,7 @@ class Worker:
         logger.info("message re-queued", extra={"reason": reason, "delay_seconds": round(seconds, 3)})
         return Outcome.REQUEUED
 
-    def _run(self, job: Job, message: JobMessage, timeout: float) -> str:
+    def _run(self, job: Job, message: JobMessage, message_id: str, timeout: float) -> str:
         """Run the attempt and decide its outcome: the one place a job's final state is chosen."""
         context = JobContext(self.runtime, job, timeout_seconds=timeout)
         try:
@@ -243,9 +405,9 @@ class Worker:
             return Outcome.SKIPPED
         except Exception as exc:  # noqa: BLE001 - any failure of the job's function is the job's failure
             return self._attempt_failed(context.job, message, exc)
-        return self._complete(context.job, result)
+        return self._complete(context.job, result, message_id)
 
-    def _complete(self, job: Job, result: Any) -> str:
+    def _complete(self, job: Job, result: Any, message_id: str) -> str:
         now = self.runtime.clock()
         done = job.moved_to(
             JobState.COMPLETED,
@@ -256,12 +418,16 @@ class Worker:
             error=None,
             stacktrace=None,
         )
+        logger.info("job completed", extra={"attempt": done.attempts})
+        if self._batch is not None and message_id:
+            # Written with the batch's next claim, or at its end: one round trip for both.
+            self._batch.held.append(_HeldWrite(job=done, previous=job, message_id=message_id))
+            return Outcome.COMPLETED
         try:
             stored = self.runtime.store.replace(done, expected_version=job.version, previous=job)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
-        logger.info("job completed", extra={"attempt": stored.attempts})
         self._attempt_ended(stored, metrics.EmfStatus.COMPLETED, announce=True)
         return Outcome.COMPLETED
 

@@ -9,6 +9,7 @@ otherwise. Which state moves are legal is decided before the write, by
 from __future__ import annotations
 
 import abc
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 
@@ -28,6 +29,15 @@ def newest_first(state: JobState) -> bool:
 
 def empty_counts() -> dict[JobState, int]:
     return dict.fromkeys(JobState, 0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Replacement:
+    """One write of `replace_many`: `job` over the stored `previous` copy at `expected_version`."""
+
+    job: Job
+    expected_version: int
+    previous: Job | None = None
 
 
 class JobStore(abc.ABC):
@@ -59,6 +69,18 @@ class JobStore(abc.ABC):
         read it at `expected_version`: a store that needs the old state (for its counters)
         uses it instead of reading again; the version condition still guards the write.
         """
+
+    def replace_many(self, writes: Sequence[Replacement]) -> list[Job | Exception]:
+        """Several independent `replace` calls, each with its own outcome: the stored job, or the
+        exception that call raised (StaleJob when it lost). Stores send them in one round trip."""
+        outcomes: list[Job | Exception] = []
+        for write in writes:
+            try:
+                stored = self.replace(write.job, expected_version=write.expected_version, previous=write.previous)
+                outcomes.append(stored)
+            except Exception as exc:  # noqa: BLE001 - each write reports its own failure
+                outcomes.append(exc)
+        return outcomes
 
     @abc.abstractmethod
     def delete(self, job_id: str, *, expected_version: int) -> None:

@@ -23,7 +23,7 @@ from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
 from jobline.schedules import Schedule
 from jobline.states import JobState
-from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
+from jobline.store.base import MAX_PAGE, JobStore, Replacement, empty_counts, newest_first, window_bounds
 
 # KEYS: job, queue index, tenant index. ARGV: json, score, id. Returns the stored JSON if the id is taken.
 _CREATE = """
@@ -161,6 +161,44 @@ class RedisJobStore(JobStore):
 
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
+        stored, keys, args = self._replace_call(job, expected_version, previous)
+        return self._replaced(stored, expected_version, self._replace(keys=keys, args=args))
+
+    def replace_many(self, writes: Sequence[Replacement]) -> list[Job | Exception]:
+        """Every write's script in one pipelined round trip; each succeeds or loses on its own."""
+        pipe = self._client.pipeline(transaction=False)
+        calls = []
+        for write in writes:
+            stored, keys, args = self._replace_call(write.job, write.expected_version, write.previous)
+            self._replace(keys=keys, args=args, client=pipe)
+            calls.append((stored, write.expected_version))
+        try:
+            replies = pipe.execute(raise_on_error=False)
+        except redis.RedisError as exc:
+            # The connection failed under the pipeline: some writes may have landed, none is known to.
+            return [exc for _ in calls]
+        outcomes: list[Job | Exception] = []
+        for (stored, expected_version), reply in zip(calls, replies, strict=True):
+            try:
+                outcomes.append(self._replaced(stored, expected_version, reply))
+            except Exception as exc:  # noqa: BLE001 - each write reports its own failure
+                outcomes.append(exc)
+        return outcomes
+
+    @staticmethod
+    def _replaced(stored: Job, expected_version: int, outcome: object) -> Job:
+        if isinstance(outcome, Exception):
+            raise outcome
+        if outcome == -1:
+            raise ValueError(f"job {stored.id!r} cannot change its queue or tenant")
+        if outcome != 1:
+            raise StaleJob(stored.id, expected_version)
+        return stored
+
+    def _replace_call(
+        self, job: Job, expected_version: int, previous: Job | None
+    ) -> tuple[Job, list[str], list[str | int]]:
+        """The job as it will be stored, and the replace script's keys and arguments."""
         # A shallow copy: what is stored is the JSON, so nothing here is shared with Redis.
         stored = job.model_copy(update={"version": expected_version + 1})
         if previous is not None and previous.version == expected_version:
@@ -185,12 +223,7 @@ class RedisJobStore(JobStore):
             job.queue,
             job.tenant_id,
         ]
-        outcome = self._replace(keys=keys, args=args)
-        if outcome == -1:
-            raise ValueError(f"job {job.id!r} cannot change its queue or tenant")
-        if outcome != 1:
-            raise StaleJob(job.id, expected_version)
-        return stored
+        return stored, keys, args
 
     def delete(self, job_id: str, *, expected_version: int) -> None:
         """Remove the job and its index entries if it is still at `expected_version`."""

@@ -1,0 +1,160 @@
+"""The worker's batch economy: fast jobs are claimed together and their completions written
+together; slow jobs are taken one at a time; a completion that cannot be written is redelivered."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+from jobline.context import JobContext
+from jobline.enqueue import enqueue
+from jobline.handlers import job_type
+from jobline.states import JobState
+from jobline import worker
+from jobline.worker import LEASE_GRACE_SECONDS, Worker
+from tests import jobtypes
+from tests.support import FakeClock, receive, sqs_event
+
+Q = jobtypes.QUEUE
+# What each job saw of the others when it ran: their states, by job id.
+SEEN: dict[str, dict[str, JobState]] = {}
+
+
+@job_type(Q, "test-peek")
+def peek(payload: dict[str, Any], ctx: JobContext) -> None:
+    import time
+
+    SEEN[ctx.job_id] = {other: ctx.runtime.store.get(other).state for other in payload["others"]}
+    time.sleep(payload.get("sleep", 0))
+
+
+@pytest.fixture
+def fast(monkeypatch) -> None:
+    """Every job counts as fast (moto's DynamoDB alone takes tens of milliseconds a write)."""
+    monkeypatch.setattr(worker, "CLAIM_AHEAD_BUDGET_SECONDS", 10.0)
+
+
+def batch_of(runtime, count: int, **data: Any) -> tuple[list[str], dict[str, Any]]:
+    ids = [
+        enqueue(runtime, queue=Q, name="test-echo", data={"value": str(n), **data}, tenant_id="t-claims").job.id
+        for n in range(count)
+    ]
+    messages = receive(runtime, Q, max_messages=10)
+    assert len(messages) == count
+    return ids, sqs_event(runtime, Q, messages)
+
+
+def count_round_trips(runtime, monkeypatch) -> list[str]:
+    calls: list[str] = []
+    store = runtime.store
+    for name in ("get", "replace", "replace_many", "get_many", "paused_queues", "is_paused"):
+        original = getattr(store, name)
+
+        def counted(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:
+            calls.append(_name)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(store, name, counted)
+    return calls
+
+
+# Redis pipelines a claim's writes; the other stores write them one by one behind the same call.
+@pytest.mark.parametrize("store", ["redis"], indirect=True)
+@pytest.mark.usefixtures("fast")
+def test_a_batch_of_fast_jobs_takes_a_few_store_round_trips_not_two_per_job(runtime, monkeypatch) -> None:
+    ids, event = batch_of(runtime, 10)
+    calls = count_round_trips(runtime, monkeypatch)
+    assert Worker(runtime).handle_batch(event) == {"batchItemFailures": []}
+    jobs = runtime.store.get_many(ids)
+    assert {job.state for job in jobs.values()} == {JobState.COMPLETED}
+    assert all(job.attempts == 1 and jobtypes.RUNS[job.id] == 1 for job in jobs.values())
+    # Read once, then claims of 1, 2, 4 and 3 jobs, each carrying the completions before it,
+    # and the last completions: 10 jobs in 7 calls instead of 20 writes and 10 reads.
+    assert calls.count("get") == 0 and calls.count("replace") == 0
+    assert calls.count("replace_many") <= 6, calls
+    assert len(calls) <= 8, calls
+
+
+@pytest.mark.usefixtures("fast")
+def test_each_job_of_a_fast_batch_records_its_own_start_and_one_attempt(runtime) -> None:
+    ids, event = batch_of(runtime, 6)
+    Worker(runtime).handle_batch(event)
+    for job in runtime.store.get_many(ids).values():
+        assert job.started_at is not None and job.finished_at is not None
+        assert job.started_at <= job.finished_at
+        assert job.lease_until is None and job.progress == 100
+
+
+def test_slow_jobs_are_taken_one_at_a_time(runtime, monkeypatch) -> None:
+    monkeypatch.setattr(worker, "CLAIM_AHEAD_BUDGET_SECONDS", 0.01)
+    ids = [
+        enqueue(runtime, queue=Q, name="test-peek", data={"others": [], "sleep": 0}, tenant_id="t-claims").job.id
+        for _ in range(3)
+    ]
+    # Each job looks at the other two while it runs; slow ones must not find them taken.
+    for job_id in ids:
+        job = runtime.store.get(job_id)
+        runtime.store.replace(
+            job.model_copy(update={"data": {"others": [i for i in ids if i != job_id], "sleep": 0.05}}),
+            expected_version=job.version,
+        )
+    event = sqs_event(runtime, Q, receive(runtime, Q, max_messages=10))
+    assert Worker(runtime).handle_batch(event) == {"batchItemFailures": []}
+    order = sorted(ids, key=lambda i: runtime.store.get(i).started_at)
+    first, second, third = order
+    assert SEEN[first] == {second: JobState.WAITING, third: JobState.WAITING}
+    assert SEEN[second][third] is JobState.WAITING
+
+
+@pytest.mark.usefixtures("fast")
+def test_fast_jobs_are_claimed_ahead_together(runtime) -> None:
+    ids = [
+        enqueue(runtime, queue=Q, name="test-peek", data={"others": []}, tenant_id="t-claims").job.id for _ in range(4)
+    ]
+    for job_id in ids:
+        job = runtime.store.get(job_id)
+        runtime.store.replace(
+            job.model_copy(update={"data": {"others": [i for i in ids if i != job_id]}}), expected_version=job.version
+        )
+    event = sqs_event(runtime, Q, receive(runtime, Q, max_messages=10))
+    assert Worker(runtime).handle_batch(event) == {"batchItemFailures": []}
+    order = sorted(ids, key=lambda i: runtime.store.get(i).started_at)
+    # The first job ran alone; it was fast, so the next two were taken together.
+    assert set(SEEN[order[0]].values()) == {JobState.WAITING}
+    assert SEEN[order[1]][order[2]] is JobState.ACTIVE
+
+
+@pytest.mark.parametrize("store", ["redis"], indirect=True)
+@pytest.mark.usefixtures("fast")
+def test_a_completion_that_cannot_be_written_is_redelivered_and_run_again(runtime, monkeypatch) -> None:
+    clock = FakeClock(runtime.clock())
+    runtime.clock = clock
+    ids, event = batch_of(runtime, 3)
+    original = runtime.store.replace_many
+
+    def completions_fail(writes):
+        if writes and all(write.job.state is JobState.COMPLETED for write in writes):
+            return [ConnectionError("store went away") for _ in writes]
+        return original(writes)
+
+    monkeypatch.setattr(runtime.store, "replace_many", completions_fail)
+    response = Worker(runtime).handle_batch(event)
+    failed = {item["itemIdentifier"] for item in response["batchItemFailures"]}
+    unrecorded = [i for i in ids if runtime.store.get(i).state is JobState.ACTIVE]
+    assert unrecorded, "the last completions go out alone, and they failed"
+    by_job = {record["body"]: record["messageId"] for record in event["Records"]}
+    assert failed == {mid for body, mid in by_job.items() if any(i in body for i in unrecorded)}
+
+    # SQS hands them out again; once their lease is over they are taken over and completed.
+    monkeypatch.setattr(runtime.store, "replace_many", original)
+    lease = max(runtime.store.get(i).lease_until for i in unrecorded)
+    clock.now = lease + dt.timedelta(seconds=1)
+    assert lease - dt.timedelta(seconds=LEASE_GRACE_SECONDS) > runtime.store.get(unrecorded[0]).started_at
+    retry = {"Records": [r for r in event["Records"] if r["messageId"] in failed]}
+    assert Worker(runtime).handle_batch(retry) == {"batchItemFailures": []}
+    for job_id in unrecorded:
+        job = runtime.store.get(job_id)
+        assert job.state is JobState.COMPLETED and job.attempts == 2
+        assert jobtypes.RUNS[job_id] == 2  # at least once: the first run's completion was lost
