@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
+from jobline import worker
 from jobline.context import JobContext
 from jobline.enqueue import enqueue
 from jobline.handlers import job_type
 from jobline.states import JobState
-from jobline import worker
 from jobline.worker import LEASE_GRACE_SECONDS, Worker
 from tests import jobtypes
 from tests.support import FakeClock, receive, sqs_event
