@@ -6,14 +6,18 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from moto import mock_aws
 from pydantic import BaseModel, ConfigDict
 
+from jobline import catalog
 from jobline.api.app import create_app
 from jobline.api.jobs import JOB_NAMES
 from jobline.api.waitlist_jobs import TRIGGERS
 from jobline.handlers import JobType
+from jobline.runtime import Runtime
+from jobline.store.memory import MemoryJobStore
 from tests.api.helpers import Client, make_token, use_test_secret
-from tests.support import swapped_job_types
+from tests.support import make_runtime, swapped_job_types
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +60,20 @@ def no_job_types() -> Iterator[None]:
     """None of the job types the API enqueues, as before the domains register theirs."""
     with swapped_job_types(dict.fromkeys(API_JOB_TYPES)):
         yield
+
+
+@pytest.fixture(scope="module")
+def module_runtime(database_url: str) -> Iterator[Runtime]:
+    """One runtime for a whole module of cheap requests: moto, the in-memory store, Postgres, every real job type.
+
+    Its moto lives as long as the module's tests run, so such a module must not also use the
+    function-scoped `aws` fixture (or those built on it).
+    """
+    catalog.load_all_job_types()  # as functions/api/app.py does: every payload is checked by its real model
+    with mock_aws():
+        runtime = make_runtime(MemoryJobStore(), database_url=database_url)
+        yield runtime
+        runtime.sessions.kw["bind"].dispose()
 
 
 def _client(runtime: Any) -> Client:

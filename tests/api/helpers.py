@@ -13,11 +13,14 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode
 
 import jwt
+import sqlalchemy as sa
 
 from jobline.enqueue import JobOptions, enqueue
 from jobline.jobs import Job
+from jobline.queues import QUEUES
 from jobline.runtime import Runtime
 from jobline.states import JobState
+from jobline.store.base import MAX_PAGE
 
 SECRET = "jobline-api-tests-secret-0123456789abcdef"  # 32+ bytes, as HS256 wants
 AUDIENCE = "jobline"
@@ -240,3 +243,52 @@ def move_to(runtime: Runtime, job: Job, state: JobState) -> Job:
             expected_version=job.version,
         )
     return job
+
+
+# ---------------------------------------------------------------- "changes nothing"
+
+_TABLES = (
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'"
+    " AND table_type = 'BASE TABLE' AND table_name <> 'alembic_version' ORDER BY table_name"
+)
+
+
+def table_digests(runtime: Runtime) -> dict[str, tuple[int, str]]:
+    """Row count and a digest of every row, per domain table of the runtime's database."""
+    with runtime.sessions() as session:
+        names = session.scalars(sa.text(_TABLES)).all()
+        digests = {}
+        for name in names:
+            row = session.execute(
+                sa.text(
+                    f"SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM \"{name}\" t"
+                )
+            ).one()
+            digests[name] = (row[0], row[1])
+        return digests
+
+
+def store_snapshot(runtime: Runtime) -> dict[str, Any]:
+    """Every job (whole record), the counters, paused queues and schedules in the runtime's job store."""
+    store = runtime.store
+    jobs: dict[str, str] = {}
+    for queue in QUEUES:
+        for state in JobState:
+            offset = 0
+            while True:
+                page = store.list_jobs(queue, state, offset=offset, limit=MAX_PAGE)
+                jobs.update((job.id, job.model_dump_json()) for job in page)
+                if len(page) < MAX_PAGE:
+                    break
+                offset += MAX_PAGE
+    return {
+        "jobs": jobs,
+        "counts": {queue: store.counts(queue) for queue in QUEUES},
+        "paused": store.paused_queues(),
+        "schedules": sorted(schedule.model_dump_json() for schedule in store.list_schedules()),
+    }
+
+
+def snapshot(runtime: Runtime) -> dict[str, Any]:
+    """What a refused request must leave as it was: the job store and every Postgres table."""
+    return {"store": store_snapshot(runtime), "tables": table_digests(runtime)}

@@ -54,7 +54,7 @@ def test_every_is_given_in_milliseconds_like_bullmq(memory_api, clocked, admin_a
         ({"name": "test-echo", "data": {"value": "v"}, "cron": "0 0 * * *", "tz": "Nowhere/Land"}, "body.tz"),
         ({"name": "test-echo", "data": {"value": "v"}, "every": 1000}, "body.every"),
         ({"name": "test-echo", "data": {"value": "v"}}, "body"),
-        ({"name": "test-echo", "data": {}, "cron": "0 0 * * *"}, "body.value"),
+        ({"name": "test-echo", "data": {}, "cron": "0 0 * * *"}, "body.data.value"),
         (
             {"name": "test-echo", "data": {"value": "v"}, "cron": "0 0 * * *", "options": {"jobId": "x"}},
             "body.options.job_id",

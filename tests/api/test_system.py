@@ -136,7 +136,11 @@ def test_swagger_ui_is_public_html(memory_api) -> None:
 def test_unknown_route_answers_404_envelope(memory_api, user_a, method: str, path: str) -> None:
     answer = memory_api.request(method, path, token=user_a)
     assert answer.status == 404
-    assert answer.json == {"success": False, "message": "no such route", "errors": []}
+    assert answer.json == {
+        "success": False,
+        "message": "no such route",
+        "errors": [{"field": "path", "message": "no route has this method and path"}],
+    }
 
 
 def test_unknown_route_without_token_answers_401(memory_api) -> None:

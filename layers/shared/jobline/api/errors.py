@@ -102,7 +102,9 @@ def register(app: APIGatewayHttpResolver) -> None:
     handlers: dict[type[Exception], Any] = {
         AuthenticationError: _unauthorized,
         PermissionDenied: lambda exc: fail(HTTPStatus.FORBIDDEN, str(exc)),
-        PayloadTooLarge: lambda exc: fail(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc)),
+        PayloadTooLarge: lambda exc: fail(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc), [ErrorItem(field="body", message=str(exc))]
+        ),
         InvalidRequest: lambda exc: fail(
             HTTPStatus.UNPROCESSABLE_ENTITY, "invalid request", [ErrorItem(field=exc.field, message=str(exc))]
         ),
@@ -113,7 +115,11 @@ def register(app: APIGatewayHttpResolver) -> None:
         RequestUnsupportedContentType: lambda exc: fail(
             HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "send the body as application/json", validation_items(exc.errors())
         ),
-        NotFoundError: lambda exc: fail(HTTPStatus.NOT_FOUND, "no such route"),
+        NotFoundError: lambda exc: fail(
+            HTTPStatus.NOT_FOUND,
+            "no such route",
+            [ErrorItem(field="path", message="no route has this method and path")],
+        ),
         ServiceError: lambda exc: fail(exc.status_code, exc.msg),
         errors.NotFound: lambda exc: fail(HTTPStatus.NOT_FOUND, str(exc)),
         errors.UnknownQueue: lambda exc: fail(

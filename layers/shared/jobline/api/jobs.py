@@ -34,6 +34,7 @@ TASK_JOB = JOB_NAMES[TASK_QUEUE]
 
 TypePath = Annotated[str, Path(max_length=64, description=f"One of: {', '.join(JOB_NAMES)}.", examples=list(JOB_NAMES))]
 ENQUEUE_RESPONSES = responses(
+    HTTPStatus.FORBIDDEN,  # an admin-only task started without the admin role
     HTTPStatus.NOT_FOUND,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
     HTTPStatus.SERVICE_UNAVAILABLE,
@@ -46,6 +47,14 @@ def queue_of(job_type: str) -> str:
     if job_type not in JOB_NAMES:
         raise UnknownQueue(job_type)
     return job_type
+
+
+def check_task_role(name: object, params: object, caller: auth.Principal) -> None:
+    """PermissionDenied unless the caller may start task `name` (an unknown name is the payload check's 422)."""
+    # Tasks like cleanupOldData act like the admin routes, so they need the same role,
+    # whichever route (/tasks or /jobs/generic-task) starts them.
+    if isinstance(name, str) and task_jobs.requires_admin(name, params if isinstance(params, dict) else {}):
+        auth.require_admin(caller)
 
 
 def enqueued(result: enqueue.Enqueued) -> Response[Envelope[JobCreated]]:
@@ -62,9 +71,7 @@ def run_task(
     body: Annotated[TaskRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[Envelope[JobCreated]]:
     """Enqueue `run-task` on generic-task with `{"task": name, "params": params}`."""
-    if task_jobs.requires_admin(body.name, body.params):
-        # Tasks like cleanupOldData act like the admin routes, so they need the same role.
-        auth.require_admin(caller)
+    check_task_role(body.name, body.params, caller)
     result = enqueue.enqueue(
         runtime,
         queue=TASK_QUEUE,
@@ -84,6 +91,8 @@ def add_job(
     """The body is the job's payload plus optional `options`; the job type validates the payload."""
     queue = queue_of(type)
     data = body.payload()
+    if queue == TASK_QUEUE:
+        check_task_role(data.get("task"), data.get("params"), caller)
     if queue == FILE_QUEUE and "key" in data:
         # Refuse another tenant's object now, rather than as a failed job later.
         objects.check_tenant_key(str(data.get("key", "")), caller.tenant_id)

@@ -3,7 +3,8 @@
 Powertools runs request validation before any middleware, so a middleware could only
 check the token after the body was parsed. The gate runs first instead:
 
-    event ─▶ route match ─▶ gate: body size (413), bearer token (401), JSON only (415)
+    event ─▶ route match ─▶ gate: body size (413), bearer token (401), JSON only (415),
+                                  body types checked strictly (422)
           ─▶ Powertools validation (422) ─▶ route ─▶ exception handlers (errors.py)
 """
 
@@ -11,12 +12,17 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
+import math
 from collections.abc import Collection
-from typing import Any
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 from aws_lambda_powertools.event_handler.api_gateway import ResponseBuilder, Route
+from aws_lambda_powertools.event_handler.openapi.compat import ModelField
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from jobline import auth
 from jobline.api.deps import PRINCIPAL_KEY
@@ -33,17 +39,48 @@ def _reject_constant(name: str) -> Any:
     raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # `1e999` parses to inf, which the answer could only write back as `Infinity` (not JSON).
+        raise json.JSONDecodeError(f"number {text[:20]} is out of range", text, 0)
+    return value
+
+
 def strict_json_loads(text: str | bytes) -> Any:
-    """json.loads without NaN/Infinity or lone surrogates, and with deep nesting reported as bad JSON."""
+    """json.loads without NaN/Infinity (literal or by overflow) or lone surrogates, deep nesting and
+    over-long integers reported as bad JSON."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         # `"\ud800"` parses to a string no UTF-8 writer (DynamoDB, S3, uuid5) can encode.
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except RecursionError:
         raise json.JSONDecodeError("JSON nested too deeply", str(text)[:20], 0) from None
     except UnicodeEncodeError:
         raise json.JSONDecodeError("JSON string holds a lone surrogate", str(text)[:20], 0) from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        # Python refuses to read an integer of more than 4300 digits (CVE-2020-10735).
+        raise json.JSONDecodeError(f"number too long: {exc}", str(text)[:20], 0) from None
     return value
+
+
+@functools.lru_cache(maxsize=256)
+def _strict_adapter(field: ModelField) -> TypeAdapter[Any]:
+    # The type Powertools validates the body against, built the same way (ModelField hashes by identity).
+    annotated: Any = Annotated[field.field_info.annotation, field.field_info]
+    return TypeAdapter(annotated)
+
+
+def strict_body_errors(field: ModelField, text: str) -> list[dict[str, Any]]:
+    """What is wrong with a JSON body in strict mode (no `false` for 0, `"5"` for 5, 0 for a date), as
+    pydantic errors located under `body`. Its JSON reader also refuses nesting deeper than 200 levels."""
+    try:
+        _strict_adapter(field).validate_json(text, strict=True)
+    except ValidationError as exc:
+        return [{**error, "loc": ("body", *error["loc"])} for error in exc.errors(include_url=False)]
+    return []
 
 
 class JoblineResolver(APIGatewayHttpResolver):
@@ -72,9 +109,38 @@ class JoblineResolver(APIGatewayHttpResolver):
             self.append_context(**{PRINCIPAL_KEY: auth.authenticate(headers.get("authorization"))})
         # Powertools would parse forms and multipart bodies (and crash on a multipart type
         # without a boundary); this API takes JSON only.
-        media_type = (headers.get("content-type") or "").split(";")[0].strip().lower()
+        content_type = headers.get("content-type") or ""
+        media_type = content_type.split(";")[0].strip().lower()
         if media_type and media_type != JSON_MEDIA_TYPE and (self.current_event.body or route.method in BODY_METHODS):
             raise UnsupportedMediaType(f"send the body as {JSON_MEDIA_TYPE}, not {media_type}")
+        if media_type == JSON_MEDIA_TYPE and not content_type.startswith(JSON_MEDIA_TYPE):
+            self._normalise_content_type(content_type)
+        self._check_body_types(route)
+
+    def _normalise_content_type(self, content_type: str) -> None:
+        # Media types are case-insensitive (RFC 9110, 8.3.1), but Powertools compares the
+        # header as written and would answer `APPLICATION/JSON` with 415.
+        _, separator, parameters = content_type.partition(";")
+        raw_headers = self.current_event.raw_event.get("headers") or {}
+        for name in raw_headers:
+            if name.lower() == "content-type":
+                raw_headers[name] = f"{JSON_MEDIA_TYPE}{separator}{parameters}"
+
+    def _check_body_types(self, route: Route) -> None:
+        # Powertools validates in pydantic's lax Python mode, where `false` is 0, `"yes"` is
+        # true, 0 is 1970-01-01 and a JSON array stands for its first item: `[{"delayed": true}]`
+        # would drain a queue. JSON has types of its own, so the body is checked against them.
+        fields = route.dependant.body_params
+        text = self.current_event.decoded_body
+        if len(fields) != 1 or getattr(fields[0].field_info, "embed", None) or not text:
+            return  # every body of this API is one model; an empty one is Powertools' to report
+        try:
+            self.current_event.json_body  # noqa: B018 - parsed once here, cached for validation
+        except json.JSONDecodeError:
+            return  # Powertools' validation reports malformed JSON on `body`
+        errors = strict_body_errors(fields[0], text)
+        if errors:
+            raise RequestValidationError(errors)
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
         # Overrides a private hook of Powertools 3.37 (pinned): the one place that runs for

@@ -10,14 +10,18 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import Field
+from croniter import CroniterBadDateError, croniter
+from pydantic import Field, field_validator
 
 from jobline import recurring
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.models import UUID_PATTERN, ApiModel, QueuePath
 from jobline.api.queues import known_queue
+from jobline.clock import as_utc
 from jobline.enqueue import JobOptions
+from jobline.errors import InvalidPayload
+from jobline.handlers import get_job_type
 from jobline.schedules import MIN_EVERY_SECONDS, Schedule
 
 router = APIGatewayHttpRouter()
@@ -38,6 +42,30 @@ class ScheduleRequest(ApiModel):
     limit: int | None = Field(default=None, ge=1, le=1_000_000)
     end_date: dt.datetime | None = None
     options: JobOptions | None = None
+
+    @field_validator("cron")
+    @classmethod
+    def _matches_some_date(cls, value: str | None) -> str | None:
+        # croniter takes `0 0 30 2 *` (30 February) as valid but can never find its next run.
+        if value is not None:
+            try:
+                croniter(value).get_next(dt.datetime)
+            except CroniterBadDateError:
+                raise ValueError("never matches a date") from None
+            except ValueError:
+                pass  # not a cron expression at all: the schedule's own check says so
+        return value
+
+    @field_validator("end_date")
+    @classmethod
+    def _in_utc_range(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # `9999-12-31T23:00-05:00` is a valid ISO time that no UTC clock can show.
+        try:
+            if value is not None:
+                as_utc(value).astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("is outside the supported range of times") from None
+        return value
 
 
 class ScheduleView(ApiModel):
@@ -84,9 +112,15 @@ def create(
     queue: QueuePath, body: Annotated[ScheduleRequest, Body()], runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Response[Envelope[ScheduleView]]:
     """The job type and payload are checked now; the per-minute tick enqueues each run exactly once."""
+    queue = known_queue(queue)
+    try:
+        get_job_type(queue, body.name).validate(body.data)
+    except InvalidPayload as exc:
+        # The job type locates its errors in the payload, which this body holds under `data`.
+        raise InvalidPayload([{**error, "loc": ("data", *error.get("loc", ()))} for error in exc.errors]) from exc
     schedule = recurring.create_schedule(
         runtime,
-        queue=known_queue(queue),
+        queue=queue,
         name=body.name,
         tenant_id=admin.tenant_id,
         data=body.data,

@@ -73,7 +73,13 @@ def resume_waitlist(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Env
     return Envelope(message="waitlist queues resumed", data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=False))
 
 
-@router.post("/jobs/failed/clear", summary="Remove failed waitlist jobs", tags=TAGS, responses=responses(403))
+# 429: an operator's clear purges the DLQs, which SQS allows once a minute per queue.
+@router.post(
+    "/jobs/failed/clear",
+    summary="Remove failed waitlist jobs",
+    tags=TAGS,
+    responses=responses(HTTPStatus.FORBIDDEN, HTTPStatus.TOO_MANY_REQUESTS),
+)
 def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Removed]:
     """Remove the failed jobs of the waitlist queues (the caller's tenant; all and the DLQs for operators)."""
     by_queue = {q: operations.clear_failed(runtime, q, tenant_id=admin.scope) for q in WAITLIST_QUEUES}

@@ -37,6 +37,10 @@ FILTERS: dict[ExportType, frozenset[str]] = {
 }
 
 
+# Postgres text refuses NUL, so a filter holding one could only fail the job later.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
 class ExportFilters(BaseModel):
     """Row filters; each applies to the types FILTERS lists it for. Ranges are inclusive."""
 
@@ -48,7 +52,20 @@ class ExportFilters(BaseModel):
     date_to: dt.date | None = Field(default=None, alias="dateTo", description="rooms: last room date")
     status: RoomStatus | None = Field(default=None, description="rooms")
     room_category_id: uuid.UUID | None = Field(default=None, alias="roomCategoryId", description="rooms")
-    type: str | None = Field(default=None, min_length=1, max_length=50, description="policies: policy type")
+    type: str | None = Field(
+        default=None, min_length=1, max_length=50, pattern=_PRINTABLE, description="policies: policy type"
+    )
+
+    @field_validator("created_from", "created_to")
+    @classmethod
+    def _in_utc_range(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # `0001-01-01T00:00+05:00` is a valid ISO time that no UTC clock can show.
+        try:
+            if value is not None:
+                as_utc(value).astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("is outside the supported range of times") from None
+        return value
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> ExportFilters:

@@ -6,10 +6,33 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from jobline.clock import as_utc
 
 MAX_BATCH_SIZE = 1_000
+# No one sells rooms for the year 9000; the bound keeps the date arithmetic of a request
+# (start + 5 years, run time + estimate) inside Python's calendar, which ends in 9999.
+MAX_DATE = dt.date(9000, 12, 31)
+# Postgres text refuses NUL, and control characters have no place in a name.
+_PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
+
+
+def _within_calendar(moment: dt.datetime) -> dt.datetime:
+    # `0001-01-01T00:00+05:00` is a valid ISO time that no UTC clock can show.
+    try:
+        utc = as_utc(moment).astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("is outside the supported range of times") from None
+    if utc.date() > MAX_DATE:
+        raise ValueError(f"must not be after {MAX_DATE.isoformat()}")
+    return moment
+
+
+RoomDate = Annotated[dt.date, Field(le=MAX_DATE)]
+Moment = Annotated[dt.datetime, AfterValidator(_within_calendar)]
 
 
 class ScheduleType(enum.StrEnum):
@@ -23,13 +46,13 @@ class RoomGenerationRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     room_category_id: uuid.UUID = Field(alias="roomCategoryId")
-    start_date: dt.date = Field(alias="startDate")
-    end_date: dt.date = Field(alias="endDate", description="inclusive")
+    start_date: RoomDate = Field(alias="startDate")
+    end_date: RoomDate = Field(alias="endDate", description="inclusive")
     price_override: decimal.Decimal | None = Field(
         default=None, alias="priceOverride", ge=0, le=decimal.Decimal("9999999999.99"), decimal_places=2
     )
     schedule_type: ScheduleType = Field(default=ScheduleType.IMMEDIATE, alias="scheduleType")
-    scheduled_at: dt.datetime | None = Field(default=None, alias="scheduledAt")
+    scheduled_at: Moment | None = Field(default=None, alias="scheduledAt")
     batch_size: int = Field(default=100, alias="batchSize", ge=1, le=MAX_BATCH_SIZE, description="days per batch")
 
 
@@ -48,5 +71,5 @@ class GenerateRoomsPayload(BaseModel):
 class RoomCategoryCreate(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=_PRINTABLE)
     base_price: decimal.Decimal = Field(alias="basePrice", ge=0, le=decimal.Decimal("9999999999.99"), decimal_places=2)
