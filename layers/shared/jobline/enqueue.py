@@ -6,12 +6,12 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
 
-from jobline.clock import as_utc
-from jobline.errors import EnqueueFailed, JobExists, StaleJob
+from jobline.clock import as_utc, shown_in_utc
+from jobline.errors import EnqueueFailed, InvalidPayload, JobExists, StaleJob
 from jobline.handlers import get_job_type
 from jobline.jobs import Job, JobMessage, job_id_for_key, new_job_id
 from jobline.observability import current_trace_header
@@ -37,7 +37,7 @@ class JobOptions(BaseModel):
         description="Idempotency key: the same key in the same queue returns the same job.",
     )
     delay: float | None = Field(default=None, ge=0, le=MAX_DELAY.total_seconds(), description="seconds")
-    run_at: dt.datetime | None = Field(default=None, alias="runAt")
+    run_at: Annotated[dt.datetime, AfterValidator(shown_in_utc)] | None = Field(default=None, alias="runAt")
     attempts: int | None = Field(default=None, ge=1, le=25)
     backoff: Backoff | None = None
     priority: int | None = Field(default=None, ge=0, le=2_097_152)
@@ -54,6 +54,11 @@ class Enqueued:
 def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:
     if options.run_at is not None:
         run_at = as_utc(options.run_at)
+        if run_at - now > MAX_DELAY:
+            # A job due in 9999 would only ever wait: the same bound as `delay`.
+            raise InvalidPayload(
+                [{"loc": ("options", "runAt"), "msg": f"must be within {MAX_DELAY.days} days", "type": "value_error"}]
+            )
         return run_at if run_at > now else None
     if options.delay:
         return now + dt.timedelta(seconds=options.delay)

@@ -58,6 +58,8 @@ LAMBDA_RESERVE_SECONDS = 5
 # ones together (in one store round trip), doubling up to this many at once.
 CLAIM_AHEAD_BUDGET_SECONDS = 0.05
 CLAIM_AHEAD_MAX = 100
+# What every log line names while a job is handled.
+JOB_LOG_KEYS = ("job_id", "queue", "tenant_id")
 
 
 class Outcome(enum.StrEnum):
@@ -218,11 +220,13 @@ class Worker:
         queue and tenant; the X-Ray subsegment names the trace of the request that enqueued it.
         """
         message = JobMessage.model_validate_json(body)
-        with logger.append_context_keys(job_id=message.job_id, queue=message.queue), self._traced(message):
-            try:
+        # Thread-local keys: the local stack runs several workers and the API in one process.
+        logger.thread_safe_append_keys(job_id=message.job_id, queue=message.queue)
+        try:
+            with self._traced(message):
                 return self._process(message, message_id, remaining_seconds)
-            finally:
-                logger.remove_keys(["tenant_id"])
+        finally:
+            logger.thread_safe_remove_keys(JOB_LOG_KEYS)
 
     @contextlib.contextmanager
     def _traced(self, message: JobMessage) -> Iterator[None]:
@@ -241,7 +245,7 @@ class Worker:
         settings = get_queue(message.queue)
         claimed = self._batch.claimed.pop(message_id, None) if self._batch is not None and message_id else None
         if claimed is not None:
-            logger.append_keys(tenant_id=claimed.tenant_id)
+            logger.thread_safe_append_keys(tenant_id=claimed.tenant_id)
             # It was claimed with an earlier job of the batch; its attempt starts now.
             claimed = claimed.model_copy(update={"started_at": self.runtime.clock()})
             return self._run(claimed, message, message_id, self._timeout(claimed, settings, remaining_seconds))
@@ -251,7 +255,7 @@ class Worker:
         if job is None or job.dispatch != message.dispatch or job.is_finished:
             logger.info("message needs no work", extra={"state": job.state if job else "removed"})
             return Outcome.SKIPPED
-        logger.append_keys(tenant_id=job.tenant_id)
+        logger.thread_safe_append_keys(tenant_id=job.tenant_id)
         now = self.runtime.clock()
 
         if job.state is JobState.ACTIVE and job.lease_until and job.lease_until > now:

@@ -99,4 +99,7 @@ app = create_app()
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """An API Gateway HTTP API (payload v2) request."""
-    return app.resolve(event, context)
+    try:
+        return app.resolve(event, context)
+    finally:
+        logger.thread_safe_remove_keys(["tenant_id"])  # set once the caller is known (resolver.py)

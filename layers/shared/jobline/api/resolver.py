@@ -27,6 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from jobline import auth
 from jobline.api.deps import PRINCIPAL_KEY
 from jobline.api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from jobline.observability import logger
 
 # API Gateway takes up to 10 MB; a job payload is meant to fit an SQS message.
 MAX_BODY_BYTES = 256 * 1024
@@ -106,7 +107,11 @@ class JoblineResolver(APIGatewayHttpResolver):
             raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES // 1024} KiB")
         headers = self.current_event.headers  # a case-insensitive mapping
         if (route.method, route.path) not in self._public_routes:
-            self.append_context(**{PRINCIPAL_KEY: auth.authenticate(headers.get("authorization"))})
+            principal = auth.authenticate(headers.get("authorization"))
+            self.append_context(**{PRINCIPAL_KEY: principal})
+            # Every later line of this request names its tenant (the handler clears it after).
+            # Thread-local: the local stack serves requests and runs workers in one process.
+            logger.thread_safe_append_keys(tenant_id=principal.tenant_id)
         # Powertools would parse forms and multipart bodies (and crash on a multipart type
         # without a boundary); this API takes JSON only.
         content_type = headers.get("content-type") or ""

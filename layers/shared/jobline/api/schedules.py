@@ -18,7 +18,7 @@ from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.models import UUID_PATTERN, ApiModel, QueuePath
 from jobline.api.queues import known_queue
-from jobline.clock import as_utc
+from jobline.clock import shown_in_utc
 from jobline.enqueue import JobOptions
 from jobline.errors import InvalidPayload
 from jobline.handlers import get_job_type
@@ -56,16 +56,7 @@ class ScheduleRequest(ApiModel):
                 pass  # not a cron expression at all: the schedule's own check says so
         return value
 
-    @field_validator("end_date")
-    @classmethod
-    def _in_utc_range(cls, value: dt.datetime | None) -> dt.datetime | None:
-        # `9999-12-31T23:00-05:00` is a valid ISO time that no UTC clock can show.
-        try:
-            if value is not None:
-                as_utc(value).astimezone(dt.UTC)
-        except OverflowError:
-            raise ValueError("is outside the supported range of times") from None
-        return value
+    _in_utc_range = field_validator("end_date")(shown_in_utc)
 
 
 class ScheduleView(ApiModel):

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from jobline.addresses import DOTTED_EMAIL_PATTERN
+
 # Rows per upsert statement: each statement has a fixed cost (a round trip, and without
 # TCP_NODELAY on pg8000's socket a delayed-ACK stall), which 1000 rows amortise, while an
 # upload at the body limit (~2,500 rows) still reports progress in several steps.
@@ -16,9 +18,8 @@ MAX_CHUNK_SIZE = 5_000
 # The API's body limit caps an inline upload anyway; this only guards the job payload.
 MAX_INLINE_ROWS = 20_000
 
-# Deliberately loose (one @, a dot in the domain, no spaces): the address is checked for
-# real when mail is sent; this catches the typos a spreadsheet export makes.
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
+# Loose, with a dot in the domain: this catches the typos a spreadsheet export makes.
+_EMAIL = re.compile(DOTTED_EMAIL_PATTERN)
 
 
 def _email(value: str) -> str:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from jobline.clock import as_utc
+from jobline.clock import as_utc, shown_in_utc
 from jobline.rooms.models import RoomStatus
 
 
@@ -56,16 +56,7 @@ class ExportFilters(BaseModel):
         default=None, min_length=1, max_length=50, pattern=_PRINTABLE, description="policies: policy type"
     )
 
-    @field_validator("created_from", "created_to")
-    @classmethod
-    def _in_utc_range(cls, value: dt.datetime | None) -> dt.datetime | None:
-        # `0001-01-01T00:00+05:00` is a valid ISO time that no UTC clock can show.
-        try:
-            if value is not None:
-                as_utc(value).astimezone(dt.UTC)
-        except OverflowError:
-            raise ValueError("is outside the supported range of times") from None
-        return value
+    _in_utc_range = field_validator("created_from", "created_to")(shown_in_utc)
 
     @model_validator(mode="after")
     def _ranges_in_order(self) -> ExportFilters:

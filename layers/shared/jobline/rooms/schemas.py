@@ -10,7 +10,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from jobline.clock import as_utc
+from jobline.clock import as_utc, shown_in_utc
 
 MAX_BATCH_SIZE = 1_000
 # No one sells rooms for the year 9000; the bound keeps the date arithmetic of a request
@@ -21,11 +21,7 @@ _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
 
 
 def _within_calendar(moment: dt.datetime) -> dt.datetime:
-    # `0001-01-01T00:00+05:00` is a valid ISO time that no UTC clock can show.
-    try:
-        utc = as_utc(moment).astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("is outside the supported range of times") from None
+    utc = as_utc(shown_in_utc(moment)).astimezone(dt.UTC)
     if utc.date() > MAX_DATE:
         raise ValueError(f"must not be after {MAX_DATE.isoformat()}")
     return moment

@@ -51,6 +51,8 @@ class GenerationOutcome:
 
 
 def _years_after(day: dt.date, years: int) -> dt.date:
+    if day.year + years > dt.MAXYEAR:
+        return dt.date.max  # past the calendar's end: every later date is "too far" all the same
     try:
         return day.replace(year=day.year + years)
     except ValueError:  # 29 February in a year that has none

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import uuid
 from typing import Annotated, Literal
@@ -10,21 +9,20 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jobline.addresses import EMAIL_PATTERN
+from jobline.clock import shown_in_utc
 from jobline.waitlist.models import Channel
 
 MAX_HOLD_MINUTES = 7 * 24 * 60
 MAX_PRIORITY = 1_000
 MAX_RETENTION_DAYS = 3_650
 
-# Postgres text refuses NUL, and control characters have no place in a name or an address.
+# Postgres text refuses NUL, and control characters have no place in a name.
 _PRINTABLE = r"^[^\x00-\x1f\x7f]+$"
-# Nor, in an address, the invisible ones: zero-width and bidirectional marks make
-# `a@b.co\u202e` look like another address in every mail client.
-_ADDRESS_CHAR = r"[^@\s\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]"
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=_PRINTABLE)]
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=320, pattern=rf"^{_ADDRESS_CHAR}+@{_ADDRESS_CHAR}+$"),
+    StringConstraints(strip_whitespace=True, max_length=320, pattern=EMAIL_PATTERN),
 ]
 # E.164, as SNS takes it: a plus, then up to 15 digits, the first not zero.
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-9][0-9]{6,14}$")]
@@ -32,16 +30,7 @@ Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+[1-
 Token = Annotated[str, StringConstraints(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
-def _in_utc_range(moment: dt.datetime) -> dt.datetime:
-    # `9999-12-31T23:00-05:00` is a valid ISO time that no UTC clock (nor Postgres column) can show.
-    try:
-        moment.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError("is outside the supported range of times") from None
-    return moment
-
-
-StartsAt = Annotated[AwareDatetime, AfterValidator(_in_utc_range)]
+StartsAt = Annotated[AwareDatetime, AfterValidator(shown_in_utc)]
 
 
 class WaitlistSettings(BaseSettings):
