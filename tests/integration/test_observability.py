@@ -220,3 +220,11 @@ def test_emf_splits_more_than_a_hundred_values_over_lines(capsys) -> None:
     assert all(len(values(line, "JobWaitTime")) <= 100 for line in emitted)
     recorder.flush()
     assert emf_lines(capsys.readouterr().out) == [], "a flush forgets what it printed"
+
+
+def test_emf_is_silent_when_powertools_metrics_are_disabled(runtime, capsys, monkeypatch) -> None:
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    add(runtime, value="quiet")
+    capsys.readouterr()
+    deliver(runtime, Worker(runtime), Q)
+    assert emf_lines(capsys.readouterr().out) == []

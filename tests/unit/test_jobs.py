@@ -22,7 +22,7 @@ def job(state: JobState = JobState.WAITING, **kw) -> Job:
     [
         (JobState.COMPLETED, JobState.ACTIVE),
         (JobState.FAILED, JobState.COMPLETED),
-        (JobState.WAITING, JobState.FAILED),
+        (JobState.WAITING, JobState.COMPLETED),
         (JobState.DELAYED, JobState.COMPLETED),
         (JobState.COMPLETED, JobState.FAILED),
     ],

@@ -22,6 +22,7 @@ from collections import defaultdict
 from typing import Any
 
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from jobline.jobs import Job
 from jobline.observability import METRICS_NAMESPACE, SERVICE, logger
@@ -110,27 +111,23 @@ def _milliseconds(start: dt.datetime | None, end: dt.datetime | None) -> float |
 
 
 class OutcomeRecorder:
-    """The attempts a batch ended: the store's counters and the EMF metrics, written once after it.
+    """The attempts a batch ended: the store's counters at once, the EMF metrics once after the batch.
 
-    A batch of a hundred no-op jobs then costs one counter write per queue, not a hundred.
+    The counters are the processed totals /metrics reports: kept for the end of the batch, they
+    would die with a worker killed later in it, while the jobs they count stay finished.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, runtime: Runtime) -> None:
+        self._runtime = runtime
         self._emf = EmfRecorder()
-        self._counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
 
     def record(self, job: Job, status: EmfStatus, ended_at: dt.datetime) -> None:
         """One ended attempt of `job`, after its state was written."""
         self._emf.record(job, status, ended_at)
         if job.is_finished:
-            totals = self._counters[job.queue]
-            for field, amount in _increments(job).items():
-                totals[field] += amount
+            record_outcome(self._runtime, job)
 
     def flush(self, runtime: Runtime) -> None:
-        counters, self._counters = self._counters, defaultdict(lambda: defaultdict(float))
-        for queue, increments in counters.items():
-            _add_to_counters(runtime, queue, dict(increments))
         self._emf.flush()
 
 
@@ -162,6 +159,8 @@ class EmfRecorder:
     def flush(self) -> None:
         """Print what was collected as EMF (stdout, which Lambda sends to CloudWatch Logs) and forget it."""
         samples, self._samples = self._samples, defaultdict(_Samples)
+        if is_metrics_disabled():  # POWERTOOLS_METRICS_DISABLED, as Powertools' own flush obeys
+            return
         for (queue, status), group in samples.items():
             try:
                 _print_emf(queue, status, group)

@@ -22,6 +22,9 @@ _RELEASE_PAGE = 500
 # DLQ reads per queue per tick (10 messages each); a large backlog is worked through over
 # several ticks.
 _DLQ_READS = 10
+# A scan hides each message it read for this long, so that its next read returns others; it shows
+# them again when done (or SQS does, if the tick dies).
+_DLQ_SCAN_HIDE_SECONDS = 20
 
 
 @dataclasses.dataclass
@@ -30,6 +33,7 @@ class TickReport:
     recurring_runs: int = 0
     dead_letters_recorded: int = 0
     stale_dead_letters_dropped: int = 0
+    failed_queues: list[str] = dataclasses.field(default_factory=list)
 
 
 def release_due_delayed(runtime: Runtime, queue: str) -> int:
@@ -54,49 +58,68 @@ def release_due_delayed(runtime: Runtime, queue: str) -> int:
 
 def reconcile_dead_letters(runtime: Runtime, queue: str, report: TickReport) -> None:
     """Mark failed the jobs whose messages SQS's redrive moved to the DLQ (their worker died),
-    and drop DLQ messages whose job was since retried or removed."""
-    seen: set[str] = set()
-    for _ in range(_DLQ_READS):
-        messages = runtime.transport.receive_dead_letters(queue)
-        fresh = [m for m in messages if m["MessageId"] not in seen]
-        if not fresh:
-            break
-        for raw in fresh:
-            seen.add(raw["MessageId"])
-            _reconcile_one(runtime, queue, raw, report)
+    and keep one DLQ message per failed job: drop the copies whose job was since retried,
+    removed or completed, and the second copy of a failed job's message."""
+    seen: dict[str, dict[str, Any]] = {}
+    kept: set[str] = set()
+    hidden: list[str] = []
+    try:
+        for _ in range(_DLQ_READS):
+            messages = runtime.transport.receive_dead_letters(queue, hide_seconds=_DLQ_SCAN_HIDE_SECONDS)
+            fresh = [m for m in messages if m["MessageId"] not in seen]
+            if not fresh:
+                break
+            seen.update((raw["MessageId"], raw) for raw in fresh)
+        # The worker's own copies first: of two copies of a failed job's message, the one with its error stays.
+        ordered = sorted(seen.values(), key=lambda raw: DEAD_LETTERED_BY not in raw.get("MessageAttributes", {}))
+        for raw in ordered:
+            if not _reconcile_one(runtime, queue, raw, report, kept):
+                hidden.append(raw["ReceiptHandle"])
+    finally:
+        # What the scan read and kept is the failed jobs' record: visible again for whoever reads the DLQ.
+        runtime.transport.release_dead_letters(queue, hidden)
 
 
-def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: TickReport) -> None:
+def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: TickReport, kept: set[str]) -> bool:
+    """Record or drop one DLQ message; True when it was deleted."""
     try:
         message = JobMessage.model_validate_json(raw["Body"])
     except ValidationError:
-        return  # not a Jobline message: left for an operator to read
+        return False  # not a Jobline message: left for an operator to read
     job = runtime.store.get(message.job_id)
-    if job is None or job.dispatch != message.dispatch:
+    if job is None or job.dispatch != message.dispatch or job.state is JobState.COMPLETED or job.id in kept:
+        # A completed job's message comes here when its batch's worker died before acknowledging it
+        # and SQS redelivered it past maxReceiveCount; a failed job's too, beside the worker's copy.
         runtime.transport.delete_dead_letter(queue, raw["ReceiptHandle"])
         report.stale_dead_letters_dropped += 1
-        return
+        return True
+    kept.add(job.id)
     if DEAD_LETTERED_BY in raw.get("MessageAttributes", {}) or job.is_finished:
-        return
-    receives = raw.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-    error = f"the message reached the dead-letter queue after {receives} receives: its worker crashed or timed out"
+        return False
+    error = "the message reached the dead-letter queue: its worker crashed or timed out"
     failed = job.moved_to(JobState.FAILED, error=error, finished_at=runtime.clock(), lease_until=None)
     try:
         stored = runtime.store.replace(failed, expected_version=job.version)
     except StaleJob:
-        return
+        return False
     report.dead_letters_recorded += 1
     metrics.record_outcome(runtime, stored)
     lifecycle.announce(runtime, stored)
     logger.error("job failed by redrive", extra={"job_id": job.id, "queue": queue, "tenant_id": job.tenant_id})
+    return False
 
 
 def run_tick(runtime: Runtime) -> TickReport:
     """The per-minute work: enqueue due recurring runs, release due delayed jobs, reconcile every DLQ."""
     report = TickReport(recurring_runs=recurring.enqueue_due_runs(runtime))
     for queue in QUEUES:
-        report.released += release_due_delayed(runtime, queue)
-        reconcile_dead_letters(runtime, queue, report)
+        # One queue's trouble (SQS throttling, a bad record) must not stop the others' release and reconciling.
+        try:
+            report.released += release_due_delayed(runtime, queue)
+            reconcile_dead_letters(runtime, queue, report)
+        except Exception:  # noqa: BLE001 - logged; the next tick tries this queue again
+            logger.exception("tick failed for a queue", extra={"queue": queue})
+            report.failed_queues.append(queue)
     return report
 
 

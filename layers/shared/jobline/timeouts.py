@@ -13,6 +13,12 @@ from jobline.errors import JobTimeout
 T = TypeVar("T")
 
 
+class _Deadline(BaseException):
+    """Raised by SIGALRM wherever the job is, a socket read included. Not an Exception, so that
+    SQLAlchemy invalidates a connection it interrupts (instead of rolling back on a half-read
+    protocol and pooling it for the next job), and a job's `except Exception` cannot swallow it."""
+
+
 def run_with_timeout[T](func: Callable[[], T], seconds: float) -> T:
     """Run `func`, raising JobTimeout once it has run `seconds`.
 
@@ -28,12 +34,14 @@ def run_with_timeout[T](func: Callable[[], T], seconds: float) -> T:
         return result
 
     def on_alarm(signum: int, frame: Any) -> None:
-        raise JobTimeout(seconds)
+        raise _Deadline()
 
     previous = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
     try:
         return func()
+    except _Deadline:
+        raise JobTimeout(seconds) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)

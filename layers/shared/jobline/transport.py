@@ -108,16 +108,30 @@ class QueueTransport:
             "dlq": int(dlq.get("ApproximateNumberOfMessages", 0)),
         }
 
-    def receive_dead_letters(self, queue: str, *, max_messages: int = 10) -> list[dict[str, Any]]:
-        """Peek at up to 10 DLQ messages; they become visible again at once (visibility 0)."""
+    def receive_dead_letters(
+        self, queue: str, *, max_messages: int = 10, hide_seconds: int = 0
+    ) -> list[dict[str, Any]]:
+        """Peek at up to 10 DLQ messages, hidden for `hide_seconds` (0: visible again at once).
+
+        A scan hides what it read so that its next read returns other messages: with visibility 0
+        SQS may hand back the same ten each time (moto, and so the local stack, always does)."""
         response = self._sqs.receive_message(
             QueueUrl=self.dlq_url(queue),
             MaxNumberOfMessages=max(1, min(10, max_messages)),
-            VisibilityTimeout=0,
+            VisibilityTimeout=hide_seconds,
             MessageAttributeNames=["All"],
             MessageSystemAttributeNames=["ApproximateReceiveCount"],
         )
         return list(response.get("Messages", []))
+
+    def release_dead_letters(self, queue: str, receipt_handles: list[str]) -> None:
+        """Make DLQ messages a scan hid visible again."""
+        for start in range(0, len(receipt_handles), 10):
+            entries = [
+                {"Id": str(i), "ReceiptHandle": handle, "VisibilityTimeout": 0}
+                for i, handle in enumerate(receipt_handles[start : start + 10])
+            ]
+            self._sqs.change_message_visibility_batch(QueueUrl=self.dlq_url(queue), Entries=entries)
 
     def delete_dead_letter(self, queue: str, receipt_handle: str) -> None:
         self._sqs.delete_message(QueueUrl=self.dlq_url(queue), ReceiptHandle=receipt_handle)

@@ -81,15 +81,6 @@ class RedeliverLater(Exception):
 
 
 @dataclasses.dataclass
-class _HeldWrite:
-    """A completion the batch holds back, to be written with the next claim or at the batch's end."""
-
-    job: Job
-    previous: Job
-    message_id: str
-
-
-@dataclasses.dataclass
 class _Batch:
     """What the worker knows of the SQS batch it is handling."""
 
@@ -97,8 +88,6 @@ class _Batch:
     jobs: dict[str, Job]  # read up front; each serves its first message only
     paused: set[str] | None  # None: read the flag per message
     claimed: dict[str, Job] = dataclasses.field(default_factory=dict)  # by message id, claimed ahead
-    held: list[_HeldWrite] = dataclasses.field(default_factory=list)
-    late_failures: list[str] = dataclasses.field(default_factory=list)  # message ids
     claim_size: int = 1
     last_claim: tuple[float, int] = (0.0, 0)  # (monotonic time, jobs) of the latest claim
 
@@ -119,28 +108,22 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._announcer = lifecycle.Announcer(runtime)
-        self._outcomes = metrics.OutcomeRecorder()
+        self._outcomes = metrics.OutcomeRecorder(runtime)
         self._batch: _Batch | None = None
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point for an SQS batch; returns the partial batch response."""
         processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        # A batch's held writes, lifecycle events and metrics go out together, after its last record.
+        # A batch's lifecycle events and EMF metrics go out together, after its last record.
         self._batch = self._read_batch(event)
         try:
             response = process_partial_response(
                 event=event, record_handler=self._handle_record, processor=processor, context=context
             )
-            self._write_held()
-            late = self._batch.late_failures
         finally:
             self._batch = None
             self._flush()
-        failures = [dict(item) for item in response["batchItemFailures"]]
-        # Jobs that ran but whose completion could not be written: SQS delivers them again.
-        reported = {item["itemIdentifier"] for item in failures}
-        failures += [{"itemIdentifier": i} for i in dict.fromkeys(late) if i not in reported]
-        return {**response, "batchItemFailures": failures}
+        return dict(response)
 
     def _read_batch(self, event: dict[str, Any]) -> _Batch:
         """Read the batch's jobs and the paused queues in two round trips, not two per record."""
@@ -162,9 +145,6 @@ class Worker:
         batch = self._batch
         if batch is None:
             return self.runtime.store.get(job_id)
-        if any(held.job.id == job_id for held in batch.held):
-            # A second copy of a message in the batch must see what the first one did.
-            self._write_held()
         prefetched = batch.jobs.pop(job_id, None)
         return prefetched if prefetched is not None else self.runtime.store.get(job_id)
 
@@ -246,8 +226,9 @@ class Worker:
         claimed = self._batch.claimed.pop(message_id, None) if self._batch is not None and message_id else None
         if claimed is not None:
             logger.thread_safe_append_keys(tenant_id=claimed.tenant_id)
-            # It was claimed with an earlier job of the batch; its attempt starts now.
-            claimed = claimed.model_copy(update={"started_at": self.runtime.clock()})
+            # It was claimed with an earlier job of the batch; its attempt starts now, and is counted
+            # by the write of its outcome (the claim only leased it).
+            claimed = claimed.model_copy(update={"started_at": self.runtime.clock(), "attempts": claimed.attempts + 1})
             return self._run(claimed, message, message_id, self._timeout(claimed, settings, remaining_seconds))
 
         store = self.runtime.store
@@ -282,7 +263,7 @@ class Worker:
 
     def _claim(self, job: Job, message_id: str, timeout: float, remaining_seconds: float | None) -> Job:
         """Take the job (CAS to active, one more attempt, a lease), and, while the batch's jobs run
-        fast, the next plain ones with it; writes held completions in the same round trip.
+        fast, the next plain ones with it, in one store round trip.
 
         The lease covers every job of the claim run one after another, within what is left of
         the invocation, so no other worker takes one over while it waits its turn here.
@@ -297,22 +278,23 @@ class Worker:
         if remaining_seconds is not None:
             hold_for = min(hold_for, max(1.0, remaining_seconds - LAMBDA_RESERVE_SECONDS))
         lease_until = now + dt.timedelta(seconds=hold_for + LEASE_GRACE_SECONDS)
+        # The job taken now starts its attempt; the ones claimed ahead are only leased: an attempt is
+        # spent when it runs, so a worker that dies before their turn costs them none.
         claims = [
             Replacement(
                 job=taken.moved_to(
-                    JobState.ACTIVE, attempts=taken.attempts + 1, started_at=now, lease_until=lease_until, progress=0
+                    JobState.ACTIVE,
+                    attempts=taken.attempts + (1 if i == 0 else 0),
+                    started_at=now,
+                    lease_until=lease_until,
+                    progress=0,
                 ),
                 expected_version=taken.version,
                 previous=taken,
             )
-            for _, taken, _ in chunk
+            for i, (_, taken, _) in enumerate(chunk)
         ]
-        held = batch.held if batch is not None else []
-        if batch is not None:
-            batch.held = []
-        outcomes = self.runtime.store.replace_many([*self._held_writes(held), *claims])
-        self._record_held(held, outcomes[: len(held)])
-        own, *ahead = outcomes[len(held) :]
+        own, *ahead = self.runtime.store.replace_many(claims)
         for (ahead_id, _, _), outcome in zip(chunk[1:], ahead, strict=True):
             if isinstance(outcome, Job) and batch is not None:
                 batch.claimed[ahead_id] = outcome
@@ -337,7 +319,7 @@ class Worker:
         except ValueError:
             return []
         taken: list[tuple[str, Job, float]] = []
-        seen = {held.job.id for held in batch.held} | {job.id for job in batch.claimed.values()}
+        seen = {job.id for job in batch.claimed.values()}
         for mid, message in batch.messages[after:]:
             if len(taken) >= limit:
                 break
@@ -356,32 +338,6 @@ class Worker:
                 del batch.jobs[message.job_id]
                 taken.append((mid, job, self._timeout(job, settings, remaining_seconds)))
         return taken
-
-    @staticmethod
-    def _held_writes(held: list[_HeldWrite]) -> list[Replacement]:
-        return [Replacement(job=h.job, expected_version=h.previous.version, previous=h.previous) for h in held]
-
-    def _write_held(self) -> None:
-        """Write the completions the batch holds, in one round trip."""
-        batch = self._batch
-        if batch is None or not batch.held:
-            return
-        held, batch.held = batch.held, []
-        self._record_held(held, self.runtime.store.replace_many(self._held_writes(held)))
-
-    def _record_held(self, held: list[_HeldWrite], outcomes: list[Job | Exception]) -> None:
-        for write, outcome in zip(held, outcomes, strict=True):
-            keys = {"job_id": write.job.id, "queue": write.job.queue, "tenant_id": write.job.tenant_id}
-            if isinstance(outcome, Job):
-                self._attempt_ended(outcome, metrics.EmfStatus.COMPLETED, announce=True)
-            elif isinstance(outcome, StaleJob):
-                logger.warning("job changed before it could be recorded completed", extra=keys)
-            else:
-                # Its message is reported failed: SQS delivers it again, and the job is run again
-                # once its lease ends (at least once, as a crash would have it).
-                logger.error("job completion not recorded", extra={**keys, "error": repr(outcome)})
-                if self._batch is not None:
-                    self._batch.late_failures.append(write.message_id)
 
     def _timeout(self, job: Job, settings: QueueSettings, remaining_seconds: float | None) -> float:
         timeout = float(job.timeout_seconds or settings.job_timeout_seconds)
@@ -423,10 +379,6 @@ class Worker:
             stacktrace=None,
         )
         logger.info("job completed", extra={"attempt": done.attempts})
-        if self._batch is not None and message_id:
-            # Written with the batch's next claim, or at its end: one round trip for both.
-            self._batch.held.append(_HeldWrite(job=done, previous=job, message_id=message_id))
-            return Outcome.COMPLETED
         try:
             stored = self.runtime.store.replace(done, expected_version=job.version, previous=job)
         except StaleJob:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import uuid
 from collections.abc import Sequence
 from urllib.parse import quote
 
@@ -36,15 +37,20 @@ return false
 """
 
 # KEYS: job, then every state index of the job's queue and tenant, then the two indexes it moves into.
-# ARGV: expected version, json, score, id, queue, tenant. Returns 1 on a win, 0 when stale, -1 when the
-# caller tried to move the job to another queue or tenant (its old index entries would be left behind).
+# ARGV: expected version, json, score, id, queue, tenant, write id. Returns 1 on a win, 0 when stale, -1 when
+# the caller tried to move the job to another queue or tenant (its old index entries would be left behind).
+# The JSON carries the write id (`_write`): the same call sent again after its reply was lost finds its own
+# write in place and wins again, instead of reading as stale.
 # Without the caller's copy of the stored job the old state is unknown: removing the id from every state
 # index keeps all keys declared and cannot miss, whatever the stored state is.
 _REPLACE = """
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
 local doc = cjson.decode(stored)
-if doc.version ~= tonumber(ARGV[1]) then return 0 end
+if doc.version ~= tonumber(ARGV[1]) then
+  if doc.version == tonumber(ARGV[1]) + 1 and doc._write == ARGV[7] then return 1 end
+  return 0
+end
 if doc.queue ~= ARGV[5] or doc.tenant_id ~= ARGV[6] then return -1 end
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 2, #KEYS - 2 do redis.call('ZREM', KEYS[i], ARGV[4]) end
@@ -162,25 +168,36 @@ class RedisJobStore(JobStore):
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
         stored, keys, args = self._replace_call(job, expected_version, previous)
-        return self._replaced(stored, expected_version, self._replace(keys=keys, args=args))
+        try:
+            outcome = self._replace(keys=keys, args=args)
+        except (redis.ConnectionError, redis.TimeoutError):
+            # The write may have landed with its reply lost: ask once more, which the write id makes safe.
+            outcome = self._replace(keys=keys, args=args)
+        return self._replaced(stored, expected_version, outcome)
 
     def replace_many(self, writes: Sequence[Replacement]) -> list[Job | Exception]:
         """Every write's script in one pipelined round trip; each succeeds or loses on its own."""
-        pipe = self._client.pipeline(transaction=False)
-        calls = []
-        for write in writes:
-            stored, keys, args = self._replace_call(write.job, write.expected_version, write.previous)
-            self._replace(keys=keys, args=args, client=pipe)
-            calls.append((stored, write.expected_version))
+        calls = [(write, *self._replace_call(write.job, write.expected_version, write.previous)) for write in writes]
+
+        def send() -> list[object]:
+            pipe = self._client.pipeline(transaction=False)
+            for _, _, keys, args in calls:
+                self._replace(keys=keys, args=args, client=pipe)
+            return list(pipe.execute(raise_on_error=False))
+
         try:
-            replies = pipe.execute(raise_on_error=False)
+            try:
+                replies = send()
+            except (redis.ConnectionError, redis.TimeoutError):
+                # Some writes may have landed with their replies lost: send them all again, which
+                # their write ids make safe (a landed one reports its win again).
+                replies = send()
         except redis.RedisError as exc:
-            # The connection failed under the pipeline: some writes may have landed, none is known to.
             return [exc for _ in calls]
         outcomes: list[Job | Exception] = []
-        for (stored, expected_version), reply in zip(calls, replies, strict=True):
+        for (write, stored, _, _), reply in zip(calls, replies, strict=True):
             try:
-                outcomes.append(self._replaced(stored, expected_version, reply))
+                outcomes.append(self._replaced(stored, write.expected_version, reply))
             except Exception as exc:  # noqa: BLE001 - each write reports its own failure
                 outcomes.append(exc)
         return outcomes
@@ -215,14 +232,10 @@ class RedisJobStore(JobStore):
             self._index_key(job.queue, job.state),
             self._index_key(job.queue, job.state, job.tenant_id),
         ]
-        args: list[str | int] = [
-            expected_version,
-            stored.model_dump_json(),
-            _score(stored),
-            job.id,
-            job.queue,
-            job.tenant_id,
-        ]
+        write_id = uuid.uuid4().hex
+        # `Job` ignores unknown fields: `_write` is read past, and gone with the next write.
+        document = f'{{"_write":"{write_id}",{stored.model_dump_json()[1:]}'
+        args: list[str | int] = [expected_version, document, _score(stored), job.id, job.queue, job.tenant_id, write_id]
         return stored, keys, args
 
     def delete(self, job_id: str, *, expected_version: int) -> None:

@@ -1,0 +1,1 @@
+"""The fault ledger: a thousand jobs through the worker while faults are injected at random."""
