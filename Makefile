@@ -16,7 +16,7 @@ SAM := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := test
-.PHONY: venv sam-venv browser test lint validate build local token clean distclean
+.PHONY: venv sam-venv browser test lint validate build local token clean distclean bench
 
 # `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline.local --help`.
 LOCAL_ARGS ?=
@@ -63,6 +63,11 @@ validate: $(SAM_STAMP)
 
 build: $(SAM_STAMP)
 	$(SAM) build
+
+# Every benchmark, each figure beside its baseline, into bench/RESULTS.md. Sizes by BENCH_SCALE:
+# `make bench BENCH_SCALE=quick` takes a few minutes, full (the default) longer; both need Postgres and Redis.
+bench: $(VENV_STAMP)
+	BENCH_SCALE='$(or $(BENCH_SCALE),full)' $(VENV)/bin/python -m bench
 
 # The local stack: moto, Postgres (DATABASE_URL or an embedded one), the HTTP API on
 # http://127.0.0.1:3000, the SQS pollers and the schedules, until Ctrl-C.

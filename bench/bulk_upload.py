@@ -4,6 +4,8 @@ and JSON rows in the payload), beside a COPY of the same rows into the same tabl
     .venv/bin/python -m bench.bulk_upload [--rows 100000] [--inline-rows 20000] [--rounds 3]
         [--chunk-sizes 500 1000 2000] [--tcp-nodelay]
 
+Sizes default by BENCH_SCALE (full: as above; quick: 20,000 and 5,000 rows, one round, chunks of 1,000).
+
 S3 is moto in-process, so reading the file costs what moto costs; the job store is in memory.
 """
 
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from moto import mock_aws
 
 import jobline.bulk.jobs  # noqa: F401 - registers the job types
+from bench import common
 from bench.common import scratch_database
 from jobline.bulk.kinds import JOB_NAME
 from jobline.enqueue import enqueue
@@ -66,9 +69,10 @@ def run_job(runtime: Runtime, data: dict[str, Any]) -> tuple[float, dict[str, An
     job = enqueue(runtime, queue=QUEUE, name=JOB_NAME, data=data, tenant_id=TENANT).job
     messages = receive(runtime, QUEUE, max_messages=1)
     event = sqs_event(runtime, QUEUE, messages)
-    started = time.perf_counter()
-    response = Worker(runtime).handle_batch(event)
-    elapsed = time.perf_counter() - started
+    with common.captured_output("WARNING"):  # EMF lines and logs counted, not shown
+        started = time.perf_counter()
+        response = Worker(runtime).handle_batch(event)
+        elapsed = time.perf_counter() - started
     assert response == {"batchItemFailures": []}, response
     done = runtime.store.get(job.id)
     assert done is not None and done.result is not None, done
@@ -96,14 +100,25 @@ def run_copy(runtime: Runtime, rows: int) -> float:
         raw.close()
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> list[common.Result]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=100_000, help="rows in the CSV uploaded to S3")
-    parser.add_argument("--inline-rows", type=int, default=20_000, help="rows sent in the job payload")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--rows", type=int, default=common.by_scale(1_000, 20_000, 100_000), help="rows in the CSV uploaded to S3"
+    )
+    parser.add_argument(
+        "--inline-rows", type=int, default=common.by_scale(200, 5_000, 20_000), help="rows sent in the job payload"
+    )
+    parser.add_argument("--rounds", type=int, default=common.by_scale(1, 1, 3))
     parser.add_argument("--tcp-nodelay", action="store_true", help="set TCP_NODELAY on the Postgres connections")
-    parser.add_argument("--chunk-sizes", type=int, nargs="+", default=[500, 1_000, 2_000], help="rows per statement")
-    args = parser.parse_args()
+    parser.add_argument(
+        "--chunk-sizes",
+        type=int,
+        nargs="+",
+        default=common.by_scale([1_000], [1_000], [500, 1_000, 2_000]),
+        help="rows per statement",
+    )
+    args = parser.parse_args(argv)
+    cmd = common.command("bench.bulk_upload", argv)
     best: dict[str, float] = {}
 
     def keep(label: str, seconds: float) -> None:
@@ -140,10 +155,25 @@ def main() -> None:
         f"bulk upload (mechanics): {args.rows} CSV rows, {args.inline_rows} JSON rows, best of {args.rounds}{nodelay}"
     )
     print(f"  baseline COPY FROM STDIN (same rows, same table): {copy_rate:10,.0f} rows/s")
+    results = []
     for label, seconds in best.items():
         rows = args.inline_rows if label.startswith("JSON") else args.rows
         rate = rows / seconds
         print(f"  worker handler, {label:<34} {rate:10,.0f} rows/s  ratio {rate / copy_rate:.2f}")
+        results.append(
+            common.Result(
+                bench="bulk_upload",
+                name=f"bulk upload (mechanics), {label}",
+                value=rate,
+                unit="rows/s",
+                baseline_name="COPY FROM STDIN, same rows and table",
+                baseline_value=copy_rate,
+                command=cmd,
+                note=f"{rows:,} rows, best of {args.rounds}",
+            )
+        )
+    common.emit(results)
+    return results
 
 
 if __name__ == "__main__":

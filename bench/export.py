@@ -3,6 +3,8 @@ beside a COPY … TO STDOUT of the same rows, and the handler's peak Python memo
 
     .venv/bin/python -m bench.export [--rows 200000] [--rounds 3]
 
+Sizes default by BENCH_SCALE (full: as above; quick: 50,000 rows, one round).
+
 Throughput runs against moto's in-process S3. Peak memory (tracemalloc) runs against an S3
 stand-in that drops the bytes, so the figure is the export's own (cursor batch, CSV, part
 buffer) and not moto's copy of the object; it should not grow with the row count.
@@ -19,6 +21,7 @@ import sqlalchemy as sa
 from moto import mock_aws
 
 import jobline.exports.jobs  # noqa: F401 - registers the job type
+from bench import common
 from bench.common import scratch_database
 from jobline.exports.jobs import JOB_NAME, QUEUE
 from jobline.runtime import Runtime
@@ -76,9 +79,10 @@ def run_export(runtime: Runtime, tenant: str, *, trace: bool = False) -> tuple[f
     worker = Worker(runtime)
     if trace:
         tracemalloc.start()
-    started = time.perf_counter()
-    response = worker.handle_batch(event)
-    elapsed = time.perf_counter() - started
+    with common.captured_output("WARNING"):  # EMF lines and logs counted, not shown
+        started = time.perf_counter()
+        response = worker.handle_batch(event)
+        elapsed = time.perf_counter() - started
     peak = 0
     if trace:
         peak = tracemalloc.get_traced_memory()[1]
@@ -116,11 +120,16 @@ def run_copy(runtime: Runtime, tenant: str) -> float:
         raw.close()
 
 
-def main() -> None:
+# The export streams: its peak memory should not grow with the row count (some slack for allocator noise).
+MEMORY_GROWTH_LIMIT = 1.5
+
+
+def main(argv: list[str] | None = None) -> list[common.Result]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--rounds", type=int, default=3)
-    args = parser.parse_args()
+    parser.add_argument("--rows", type=int, default=common.by_scale(2_000, 50_000, 200_000))
+    parser.add_argument("--rounds", type=int, default=common.by_scale(1, 1, 3))
+    args = parser.parse_args(argv)
+    cmd = common.command("bench.export", argv)
     small_rows = max(1, args.rows // 4)
     with scratch_database() as url, mock_aws():
         runtime = make_runtime(MemoryJobStore(), database_url=url)
@@ -150,6 +159,32 @@ def main() -> None:
     )
     print(f"  peak traced memory, {small_rows:>9,} rows:          {peak_small / mib:10.1f} MiB")
     print(f"  peak traced memory, {args.rows:>9,} rows:          {peak_large / mib:10.1f} MiB")
+    results = [
+        common.Result(
+            bench="export",
+            name=f"export (mechanics, CSV to S3), {args.rows:,} rows",
+            value=rate,
+            unit="rows/s",
+            baseline_name="COPY ... TO STDOUT, same rows",
+            baseline_value=copy_rate,
+            command=cmd,
+            note=f"{size:.1f} MiB, moto S3, best of {args.rounds}",
+        ),
+        common.Result(
+            bench="export",
+            name=f"export peak traced memory, {args.rows:,} rows",
+            value=peak_large / mib,
+            unit="MiB",
+            baseline_name=f"the same export of {small_rows:,} rows",
+            baseline_value=peak_small / mib,
+            target=f"does not grow with rows (<= {MEMORY_GROWTH_LIMIT}x)",
+            met=peak_large <= MEMORY_GROWTH_LIMIT * peak_small,
+            command=cmd,
+            note="tracemalloc, S3 stand-in that drops the bytes",
+        ),
+    ]
+    common.emit(results)
+    return results
 
 
 if __name__ == "__main__":

@@ -84,6 +84,17 @@ def test_replace_with_the_callers_copy_keeps_counts_and_still_checks_the_version
     assert store.counts("email")[JobState.COMPLETED] == 1 and store.counts("email")[JobState.ACTIVE] == 0
 
 
+def test_replace_counted_counts_only_the_write_that_wins(store: JobStore) -> None:
+    stored = store.create(make_job())
+    active = store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1)
+    done = active.moved_to(JobState.COMPLETED)
+    store.replace_counted(done, expected_version=2, previous=active, counter="c", increments={"n": 1.0, "s": 0.5})
+    with pytest.raises(StaleJob):
+        store.replace_counted(done, expected_version=2, previous=active, counter="c", increments={"n": 1.0})
+    assert store.read_counters("c") == {"n": 1.0, "s": 0.5}
+    assert store.get(stored.id).state is JobState.COMPLETED
+
+
 def test_replace_missing_job_raises_stale(store: JobStore) -> None:
     with pytest.raises(StaleJob):
         store.replace(make_job(), expected_version=1)

@@ -35,11 +35,11 @@ OUTCOMES = ("completed", "failed")
 EMF_MAX_VALUES = 100
 
 
-def _counter_name(queue: str) -> str:
+def counter_name(queue: str) -> str:
     return f"jobs:{queue}"
 
 
-def _increments(job: Job) -> dict[str, float]:
+def increments(job: Job) -> dict[str, float]:
     """The counter increments for a job that just finished: its outcome and its last attempt's length."""
     seconds = 0.0
     if job.started_at is not None and job.finished_at is not None:
@@ -53,14 +53,14 @@ def _increments(job: Job) -> dict[str, float]:
 
 def _add_to_counters(runtime: Runtime, queue: str, increments: dict[str, float]) -> None:
     try:
-        runtime.store.add_to_counters(_counter_name(queue), increments)
+        runtime.store.add_to_counters(counter_name(queue), increments)
     except Exception:  # noqa: BLE001 - a lost sample must not undo a recorded outcome
         logger.exception("job metrics not recorded", extra={"queue": queue})
 
 
 def record_outcome(runtime: Runtime, job: Job) -> None:
     """Count a job that just finished (completed or failed) and the length of its last attempt, now."""
-    _add_to_counters(runtime, job.queue, _increments(job))
+    _add_to_counters(runtime, job.queue, increments(job))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,7 +76,7 @@ class QueueMetrics:
 
 def read_metrics(runtime: Runtime, queue: str) -> QueueMetrics:
     """The queue's counters as Prometheus exposes them."""
-    raw = runtime.store.read_counters(_counter_name(queue))
+    raw = runtime.store.read_counters(counter_name(queue))
     count = int(raw.get("duration_count", 0))
     buckets = [(bound, int(raw.get(f"le:{bound}", 0))) for bound in DURATION_BUCKETS]
     return QueueMetrics(
@@ -108,27 +108,6 @@ def _milliseconds(start: dt.datetime | None, end: dt.datetime | None) -> float |
     if start is None or end is None:
         return None
     return max(0.0, (end - start).total_seconds() * 1000)
-
-
-class OutcomeRecorder:
-    """The attempts a batch ended: the store's counters at once, the EMF metrics once after the batch.
-
-    The counters are the processed totals /metrics reports: kept for the end of the batch, they
-    would die with a worker killed later in it, while the jobs they count stay finished.
-    """
-
-    def __init__(self, runtime: Runtime) -> None:
-        self._runtime = runtime
-        self._emf = EmfRecorder()
-
-    def record(self, job: Job, status: EmfStatus, ended_at: dt.datetime) -> None:
-        """One ended attempt of `job`, after its state was written."""
-        self._emf.record(job, status, ended_at)
-        if job.is_finished:
-            record_outcome(self._runtime, job)
-
-    def flush(self, runtime: Runtime) -> None:
-        self._emf.flush()
 
 
 class EmfRecorder:

@@ -6,19 +6,20 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from sqlalchemy.orm import Session, sessionmaker
 
 from jobline.clock import utcnow
 from jobline.config import Settings, StoreKind, get_settings
 from jobline.consumers import ConsumerSwitch, EventSourceMappingSwitch, StoreFlagOnly
-from jobline.db import make_engine
 from jobline.payloads import PayloadStore
 from jobline.store.base import JobStore
 from jobline.transport import QueueTransport
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
 
 # A wide pool: the local stack runs many pollers on one client (one connection each on Lambda).
 _BOTO_CONFIG = Config(
@@ -48,6 +49,11 @@ class Runtime:
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:
         """Postgres sessions for DATABASE_URL; the engine is made on first use, once per process."""
+        # Imported here: a function whose jobs never touch Postgres does not pay for SQLAlchemy at start.
+        from sqlalchemy.orm import sessionmaker
+
+        from jobline.db import make_engine
+
         return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
 
 

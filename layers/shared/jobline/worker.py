@@ -108,7 +108,7 @@ class Worker:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self._announcer = lifecycle.Announcer(runtime)
-        self._outcomes = metrics.OutcomeRecorder(runtime)
+        self._emf = metrics.EmfRecorder()
         self._batch: _Batch | None = None
 
     def handle_batch(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -155,11 +155,11 @@ class Worker:
 
     def _flush(self) -> None:
         self._announcer.flush()
-        self._outcomes.flush(self.runtime)
+        self._emf.flush()
 
     def _attempt_ended(self, job: Job, status: metrics.EmfStatus, *, announce: bool) -> None:
-        """Count the attempt and announce a finished job; at once unless a batch is running."""
-        self._outcomes.record(job, status, self.runtime.clock())
+        """Count the attempt (EMF) and announce a finished job; at once unless a batch is running."""
+        self._emf.record(job, status, self.runtime.clock())
         if announce:
             self._announcer.add(job)
         if self._batch is None:
@@ -380,12 +380,22 @@ class Worker:
         )
         logger.info("job completed", extra={"attempt": done.attempts})
         try:
-            stored = self.runtime.store.replace(done, expected_version=job.version, previous=job)
+            stored = self._write_outcome(done, job)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
         self._attempt_ended(stored, metrics.EmfStatus.COMPLETED, announce=True)
         return Outcome.COMPLETED
+
+    def _write_outcome(self, finished: Job, job: Job) -> Job:
+        """Record a finished job and count it for /metrics in one write, so neither outlives the other."""
+        return self.runtime.store.replace_counted(
+            finished,
+            expected_version=job.version,
+            previous=job,
+            counter=metrics.counter_name(finished.queue),
+            increments=metrics.increments(finished),
+        )
 
     def _attempt_failed(self, job: Job, message: JobMessage, exc: BaseException) -> str:
         error = f"{type(exc).__name__}: {exc}"
@@ -419,7 +429,7 @@ class Worker:
             JobState.FAILED, error=error, stacktrace=stack, finished_at=self.runtime.clock(), lease_until=None
         )
         try:
-            stored = self.runtime.store.replace(failed, expected_version=job.version, previous=job)
+            stored = self._write_outcome(failed, job)
         except StaleJob:
             return Outcome.SKIPPED
         logger.error("job failed", extra={"error": error, "attempt": stored.attempts})

@@ -14,6 +14,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from jobline.jobs import Job
+from jobline.observability import logger
 from jobline.schedules import Schedule
 from jobline.states import FINISHED_STATES, JobState
 
@@ -69,6 +70,18 @@ class JobStore(abc.ABC):
         read it at `expected_version`: a store that needs the old state (for its counters)
         uses it instead of reading again; the version condition still guards the write.
         """
+
+    def replace_counted(
+        self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
+    ) -> Job:
+        """`replace`, then the counter increments if the write won. Stores that can make both one
+        atomic write do (a counted outcome then never dies with the worker between the two)."""
+        stored = self.replace(job, expected_version=expected_version, previous=previous)
+        try:
+            self.add_to_counters(counter, increments)
+        except Exception:  # noqa: BLE001 - a lost sample must not undo a recorded outcome
+            logger.exception("job metrics not recorded", extra={"job_id": job.id, "queue": job.queue})
+        return stored
 
     def replace_many(self, writes: Sequence[Replacement]) -> list[Job | Exception]:
         """Several independent `replace` calls, each with its own outcome: the stored job, or the

@@ -52,10 +52,14 @@ if doc.version ~= tonumber(ARGV[1]) then
   return 0
 end
 if doc.queue ~= ARGV[5] or doc.tenant_id ~= ARGV[6] then return -1 end
+local counted = tonumber(ARGV[8] or '0')
+local last = #KEYS
+if counted > 0 then last = #KEYS - 1 end
 redis.call('SET', KEYS[1], ARGV[2])
-for i = 2, #KEYS - 2 do redis.call('ZREM', KEYS[i], ARGV[4]) end
-redis.call('ZADD', KEYS[#KEYS - 1], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[#KEYS], ARGV[3], ARGV[4])
+for i = 2, last - 2 do redis.call('ZREM', KEYS[i], ARGV[4]) end
+redis.call('ZADD', KEYS[last - 1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[last], ARGV[3], ARGV[4])
+for i = 1, counted do redis.call('HINCRBYFLOAT', KEYS[#KEYS], ARGV[7 + 2 * i], ARGV[8 + 2 * i]) end
 return 1
 """
 
@@ -167,7 +171,20 @@ class RedisJobStore(JobStore):
 
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` at `expected_version + 1` if the stored one is still at `expected_version`."""
+        return self._replace_once(*self._replace_call(job, expected_version, previous), expected_version)
+
+    def replace_counted(
+        self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
+    ) -> Job:
+        """`replace`, and the counter increments in the same script: applied if and only if the write wins."""
         stored, keys, args = self._replace_call(job, expected_version, previous)
+        keys.append(self._counter_key(counter))
+        args.append(len(increments))
+        for field, amount in increments.items():
+            args += [field, repr(float(amount))]
+        return self._replace_once(stored, keys, args, expected_version)
+
+    def _replace_once(self, stored: Job, keys: list[str], args: list[str | int], expected_version: int) -> Job:
         try:
             outcome = self._replace(keys=keys, args=args)
         except (redis.ConnectionError, redis.TimeoutError):
@@ -334,16 +351,19 @@ class RedisJobStore(JobStore):
         """Remove a schedule; False if there was none."""
         return bool(self._client.hdel(f"{self._prefix}schedules", schedule_id))
 
+    def _counter_key(self, name: str) -> str:
+        return f"{self._prefix}counters:{_name(name)}"
+
     def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
         """HINCRBYFLOAT each field, in one MULTI round trip."""
         pipe = self._client.pipeline(transaction=True)
         for field, amount in increments.items():
-            pipe.hincrbyfloat(f"{self._prefix}counters:{_name(name)}", field, amount)
+            pipe.hincrbyfloat(self._counter_key(name), field, amount)
         pipe.execute()
 
     def read_counters(self, name: str) -> dict[str, float]:
         """The counter hash, as floats."""
-        raw = self._client.hgetall(f"{self._prefix}counters:{_name(name)}")
+        raw = self._client.hgetall(self._counter_key(name))
         return {_text(field): float(_text(value)) for field, value in raw.items()}
 
     def ping(self) -> None:
