@@ -207,6 +207,15 @@ class DynamoJobStore(JobStore):
 
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` if the stored version is `expected_version`; raises StaleJob otherwise."""
+        return self._replace(job, expected_version, previous, [])
+
+    def replace_counted(
+        self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
+    ) -> Job:
+        """`replace` with the counter's ADD in the same transaction: counted if and only if written."""
+        return self._replace(job, expected_version, previous, [{"Update": self._counter_update(counter, increments)}])
+
+    def _replace(self, job: Job, expected_version: int, previous: Job | None, extra: list[dict[str, Any]]) -> Job:
         # The counters need the stored state: the caller's copy at that version, or a read.
         # Either way the version condition below guarantees the item did not change since.
         current = previous if previous is not None and previous.version == expected_version else self.get(job.id)
@@ -214,7 +223,7 @@ class DynamoJobStore(JobStore):
             raise StaleJob(job.id, expected_version)
         stored = job.model_copy(update={"version": expected_version + 1}, deep=True)
         put = {"Put": {"TableName": self._table, "Item": _job_item(stored), **_if_version(expected_version)}}
-        self._write_or_stale([put, *self._counter_updates(current, stored)], job.id, expected_version)
+        self._write_or_stale([put, *self._counter_updates(current, stored), *extra], job.id, expected_version)
         return stored
 
     def delete(self, job_id: str, *, expected_version: int) -> None:
@@ -370,15 +379,19 @@ class DynamoJobStore(JobStore):
         """One UpdateItem that ADDs every increment (fields become attribute names by placeholder)."""
         if not increments:
             return
+        self._client.update_item(**self._counter_update(name, increments))
+
+    def _counter_update(self, name: str, increments: dict[str, float]) -> dict[str, Any]:
+        """The UpdateItem (or transaction Update) that ADDs the increments to counter `name`."""
         names = {f"#f{i}": field for i, field in enumerate(increments)}
         values = {f":v{i}": {"N": repr(float(amount))} for i, amount in enumerate(increments.values())}
-        self._client.update_item(
-            TableName=self._table,
-            Key={PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},
-            UpdateExpression="ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(increments))),
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
+        return {
+            "TableName": self._table,
+            "Key": {PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},
+            "UpdateExpression": "ADD " + ", ".join(f"#f{i} :v{i}" for i in range(len(increments))),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+        }
 
     def read_counters(self, name: str) -> dict[str, float]:
         """The counter item's numeric attributes."""
