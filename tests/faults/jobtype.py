@@ -82,6 +82,9 @@ class FaultyJob:
         self._redis = redis_killer
         self.lose_replies = False
         self.runs: collections.Counter[str] = collections.Counter()
+        # Runs whose row in the run log committed (a run cut short before it, by its own
+        # timeout or a killed connection, is a run all the same, with no row).
+        self.logged: collections.Counter[str] = collections.Counter()
         # Each run of each job: (start, end, attempt, how it ended: returned, late, raised or killed).
         self.spans: dict[str, list[tuple[float, float, int, str]]] = collections.defaultdict(list)
         self.unplanned: collections.Counter[str] = collections.Counter()
@@ -130,6 +133,8 @@ class FaultyJob:
     def _run(self, fault: str, payload: Payload, ctx: JobContext) -> dict[str, Any]:
         with ctx.runtime.sessions() as session, session.begin():
             effects.record_run(session, job_id=ctx.job_id, attempt=ctx.attempt, fault=fault)
+        with self._lock:
+            self.logged[ctx.job_id] += 1
         if fault in ("handler_exception", "doomed"):
             self._ledger.fault("handler_exception")
             raise InjectedFailure(f"{INJECTED} job {payload.index} failed on attempt {ctx.attempt}")

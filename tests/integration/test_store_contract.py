@@ -92,6 +92,9 @@ def test_replace_counted_counts_only_the_write_that_wins(store: JobStore) -> Non
     with pytest.raises(StaleJob):
         store.replace_counted(done, expected_version=2, previous=active, counter="c", increments={"n": 1.0})
     assert store.read_counters("c") == {"n": 1.0, "s": 0.5}
+    # A job's duration can be a few microseconds: a number Python writes with an exponent.
+    store.add_to_counters("c", {"s": 1e-05})
+    assert store.read_counters("c")["s"] == pytest.approx(0.50001)
     assert store.get(stored.id).state is JobState.COMPLETED
 
 

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Sequence
+from decimal import Decimal
 from typing import Any
 
 import boto3
@@ -136,6 +137,12 @@ def _cancel_codes(error: ClientError) -> list[str]:
     return [reason.get("Code", "None") for reason in error.response.get("CancellationReasons", [])]
 
 
+def _number(amount: float) -> str:
+    # Positional notation: `1e-05` is a valid DynamoDB number, but moto (the local stack's) reads
+    # a number without a point as an integer and fails on it.
+    return format(Decimal(repr(float(amount))), "f")
+
+
 class DynamoJobStore(JobStore):
     """Jobs in one DynamoDB table; every job write is a transaction with its counters."""
 
@@ -207,15 +214,19 @@ class DynamoJobStore(JobStore):
 
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         """Write `job` if the stored version is `expected_version`; raises StaleJob otherwise."""
-        return self._replace(job, expected_version, previous, [])
+        return self._write_replacement(job, expected_version, previous, [])
 
     def replace_counted(
         self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
     ) -> Job:
         """`replace` with the counter's ADD in the same transaction: counted if and only if written."""
-        return self._replace(job, expected_version, previous, [{"Update": self._counter_update(counter, increments)}])
+        return self._write_replacement(
+            job, expected_version, previous, [{"Update": self._counter_update(counter, increments)}]
+        )
 
-    def _replace(self, job: Job, expected_version: int, previous: Job | None, extra: list[dict[str, Any]]) -> Job:
+    def _write_replacement(
+        self, job: Job, expected_version: int, previous: Job | None, extra: list[dict[str, Any]]
+    ) -> Job:
         # The counters need the stored state: the caller's copy at that version, or a read.
         # Either way the version condition below guarantees the item did not change since.
         current = previous if previous is not None and previous.version == expected_version else self.get(job.id)
@@ -384,7 +395,9 @@ class DynamoJobStore(JobStore):
     def _counter_update(self, name: str, increments: dict[str, float]) -> dict[str, Any]:
         """The UpdateItem (or transaction Update) that ADDs the increments to counter `name`."""
         names = {f"#f{i}": field for i, field in enumerate(increments)}
-        values = {f":v{i}": {"N": repr(float(amount))} for i, amount in enumerate(increments.values())}
+        values = {
+            f":v{i}": {"N": format(Decimal(repr(float(amount))), "f")} for i, amount in enumerate(increments.values())
+        }
         return {
             "TableName": self._table,
             "Key": {PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},
