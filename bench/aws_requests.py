@@ -50,7 +50,7 @@ from jobline import runtime  # noqa: E402
 from jobline.handlers import JobType  # noqa: E402
 from jobline.queues import get_queue  # noqa: E402
 from tests.api.helpers import http_event  # noqa: E402
-from tests.support import swapped_job_types  # noqa: E402
+from tests.support import sqs_event, swapped_job_types  # noqa: E402
 
 QUEUE = "generic-task"
 JOB_NAME = "run-task"  # what POST /api/v1/jobs/generic-task enqueues; swapped for a no-op here
@@ -159,7 +159,7 @@ class Pipeline:
     def drain(self) -> int:
         """Lambda's event source mapping: receive up to a batch, invoke the worker, delete what it did not report."""
         transport = runtime.get_runtime().transport
-        url, arn = transport.queue_url(QUEUE), transport.queue_arn(QUEUE)
+        url = transport.queue_url(QUEUE)
         done = 0
         while True:
             with self.phase("esm"):
@@ -171,8 +171,9 @@ class Pipeline:
                 self.calls.by_phase["esm"][("sqs", "ReceiveMessage")] -= 1
                 self.calls.params_by_phase["esm"].pop()
                 return done
+            event = sqs_event(runtime.get_runtime(), QUEUE, messages)
             with self.phase("worker"):
-                response = self.worker(sqs_event(messages, arn), common.LambdaContext("task_worker"))
+                response = self.worker(event, common.LambdaContext("task_worker"))
             self.invocations["worker"] += 1
             failed = {f["itemIdentifier"] for f in response.get("batchItemFailures", [])}
             assert not failed, response
@@ -182,26 +183,6 @@ class Pipeline:
                     Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
                 )
             done += len(messages)
-
-
-def sqs_event(messages: list[dict[str, Any]], arn: str) -> dict[str, Any]:
-    """The Lambda SQS event the event source mapping makes of received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {k: str(v) for k, v in m.get("Attributes", {}).items()},
-                "messageAttributes": {},
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": arn,
-                "awsRegion": common.REGION,
-            }
-            for m in messages
-        ]
-    }
 
 
 def bare_pipeline(calls: PhasedCalls, jobs: int) -> collections.Counter[str]:

@@ -40,7 +40,7 @@ def test_worker_outcomes_show_as_processed_counters_and_histogram(memory_api, me
 
 
 def test_duration_is_the_final_attempts_run_time(memory_runtime) -> None:
-    from jobline.metrics import record_outcome
+    from jobline.metrics import write_finished
     from jobline.states import JobState
     from tests.api.helpers import add_job
 
@@ -49,7 +49,7 @@ def test_duration_is_the_final_attempts_run_time(memory_runtime) -> None:
     done = job.model_copy(
         update={"state": JobState.COMPLETED, "started_at": start, "finished_at": start + dt.timedelta(seconds=3)}
     )
-    record_outcome(memory_runtime, done)
+    write_finished(memory_runtime, done, job)
     sample = read_metrics(memory_runtime, Q)
     assert sample.duration_sum == 3.0
     assert dict(sample.buckets)[2.5] == 0 and dict(sample.buckets)[5.0] == 1

@@ -51,16 +51,16 @@ def increments(job: Job) -> dict[str, float]:
     return increments
 
 
-def _add_to_counters(runtime: Runtime, queue: str, increments: dict[str, float]) -> None:
-    try:
-        runtime.store.add_to_counters(counter_name(queue), increments)
-    except Exception:  # noqa: BLE001 - a lost sample must not undo a recorded outcome
-        logger.exception("job metrics not recorded", extra={"queue": queue})
-
-
-def record_outcome(runtime: Runtime, job: Job) -> None:
-    """Count a job that just finished (completed or failed) and the length of its last attempt, now."""
-    _add_to_counters(runtime, job.queue, increments(job))
+def write_finished(runtime: Runtime, finished: Job, previous: Job) -> Job:
+    """Record a job that just finished (completed or failed) over the stored `previous`, and count it
+    with its last attempt's length, in one store write: neither outlives the other."""
+    return runtime.store.replace_counted(
+        finished,
+        expected_version=previous.version,
+        previous=previous,
+        counter=counter_name(finished.queue),
+        increments=increments(finished),
+    )
 
 
 @dataclasses.dataclass(frozen=True)

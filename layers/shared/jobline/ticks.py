@@ -99,11 +99,10 @@ def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: Ti
     error = "the message reached the dead-letter queue: its worker crashed or timed out"
     failed = job.moved_to(JobState.FAILED, error=error, finished_at=runtime.clock(), lease_until=None)
     try:
-        stored = runtime.store.replace(failed, expected_version=job.version)
+        stored = metrics.write_finished(runtime, failed, job)
     except StaleJob:
         return False
     report.dead_letters_recorded += 1
-    metrics.record_outcome(runtime, stored)
     lifecycle.announce(runtime, stored)
     logger.error("job failed by redrive", extra={"job_id": job.id, "queue": queue, "tenant_id": job.tenant_id})
     return False

@@ -229,7 +229,7 @@ class Worker:
             # It was claimed with an earlier job of the batch; its attempt starts now, and is counted
             # by the write of its outcome (the claim only leased it).
             claimed = claimed.model_copy(update={"started_at": self.runtime.clock(), "attempts": claimed.attempts + 1})
-            return self._run(claimed, message, message_id, self._timeout(claimed, settings, remaining_seconds))
+            return self._run(claimed, message, self._timeout(claimed, settings, remaining_seconds))
 
         store = self.runtime.store
         job = self._read_job(message.job_id)
@@ -259,7 +259,7 @@ class Worker:
         timeout = self._timeout(job, settings, remaining_seconds)
         job = self._claim(job, message_id, timeout, remaining_seconds)
         logger.debug("job started", extra={"attempt": job.attempts})
-        return self._run(job, message, message_id, timeout)
+        return self._run(job, message, timeout)
 
     def _claim(self, job: Job, message_id: str, timeout: float, remaining_seconds: float | None) -> Job:
         """Take the job (CAS to active, one more attempt, a lease), and, while the batch's jobs run
@@ -352,7 +352,7 @@ class Worker:
         logger.info("message re-queued", extra={"reason": reason, "delay_seconds": round(seconds, 3)})
         return Outcome.REQUEUED
 
-    def _run(self, job: Job, message: JobMessage, message_id: str, timeout: float) -> str:
+    def _run(self, job: Job, message: JobMessage, timeout: float) -> str:
         """Run the attempt and decide its outcome: the one place a job's final state is chosen."""
         context = JobContext(self.runtime, job, timeout_seconds=timeout)
         try:
@@ -365,9 +365,9 @@ class Worker:
             return Outcome.SKIPPED
         except Exception as exc:  # noqa: BLE001 - any failure of the job's function is the job's failure
             return self._attempt_failed(context.job, message, exc)
-        return self._complete(context.job, result, message_id)
+        return self._complete(context.job, result)
 
-    def _complete(self, job: Job, result: Any, message_id: str) -> str:
+    def _complete(self, job: Job, result: Any) -> str:
         now = self.runtime.clock()
         done = job.moved_to(
             JobState.COMPLETED,
@@ -378,24 +378,14 @@ class Worker:
             error=None,
             stacktrace=None,
         )
-        logger.info("job completed", extra={"attempt": done.attempts})
         try:
-            stored = self._write_outcome(done, job)
+            stored = metrics.write_finished(self.runtime, done, job)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
+        logger.info("job completed", extra={"attempt": stored.attempts})
         self._attempt_ended(stored, metrics.EmfStatus.COMPLETED, announce=True)
         return Outcome.COMPLETED
-
-    def _write_outcome(self, finished: Job, job: Job) -> Job:
-        """Record a finished job and count it for /metrics in one write, so neither outlives the other."""
-        return self.runtime.store.replace_counted(
-            finished,
-            expected_version=job.version,
-            previous=job,
-            counter=metrics.counter_name(finished.queue),
-            increments=metrics.increments(finished),
-        )
 
     def _attempt_failed(self, job: Job, message: JobMessage, exc: BaseException) -> str:
         error = f"{type(exc).__name__}: {exc}"
@@ -429,7 +419,7 @@ class Worker:
             JobState.FAILED, error=error, stacktrace=stack, finished_at=self.runtime.clock(), lease_until=None
         )
         try:
-            stored = self._write_outcome(failed, job)
+            stored = metrics.write_finished(self.runtime, failed, job)
         except StaleJob:
             return Outcome.SKIPPED
         logger.error("job failed", extra={"error": error, "attempt": stored.attempts})
