@@ -150,7 +150,7 @@ def _queue(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSetting
 
 def _notification(name: str, **settings: Any) -> QueueSettings:
     # The first try and 3 retries, after 1 s, 2 s and 4 s.
-    return _queue(name, NOTIFIER, attempts=4, backoff=_EXP_1S, job_timeout_seconds=50, **settings)
+    return _queue(name, NOTIFIER, **{"attempts": 4, "backoff": _EXP_1S, "job_timeout_seconds": 50, **settings})
 
 
 def _one_at_a_time(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
@@ -160,6 +160,9 @@ def _one_at_a_time(name: str, consumer: WorkerFunction, **settings: Any) -> Queu
 
 
 _PER_MINUTE_50 = RateLimit(max_jobs=50, per_seconds=60)
+# The BullMQ system's removeOnComplete (24 h or 1,000 jobs) and removeOnFail (7 days or 5,000 jobs).
+_KEEP_A_DAY = Retention(count=1_000, age_seconds=DAY)
+_KEEP_A_WEEK = Retention(count=5_000, age_seconds=7 * DAY)
 
 QUEUES: dict[str, QueueSettings] = {
     q.name: q
@@ -172,7 +175,15 @@ QUEUES: dict[str, QueueSettings] = {
             keep_completed=Retention(count=100, age_seconds=7 * DAY),
             keep_failed=Retention(count=50, age_seconds=14 * DAY),
         ),
-        _notification("email", rate_limit=_PER_MINUTE_50, priority_lane=True),
+        # Seed 002's email queue: 5 attempts, exponential backoff from 1 s, priority 3 (higher).
+        _notification(
+            "email",
+            attempts=5,
+            rate_limit=_PER_MINUTE_50,
+            priority_lane=True,
+            default_priority=3,
+            keep_completed=_KEEP_A_DAY,
+        ),
         _notification("sms", rate_limit=_PER_MINUTE_50, priority_lane=True),
         _notification("waitlist-notifications"),
         # The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
@@ -186,6 +197,30 @@ QUEUES: dict[str, QueueSettings] = {
         _one_at_a_time("bulk-upload-mechanics", TASK_WORKER, job_timeout_seconds=240),
         _one_at_a_time("bulk-upload-service-providers", TASK_WORKER, job_timeout_seconds=240),
         _one_at_a_time("bulk-upload-policies", TASK_WORKER, job_timeout_seconds=240),
+        # The BullMQ system's (seed 002) export, ai and scheduled queues, with its defaults.
+        _one_at_a_time(
+            "export",
+            TASK_WORKER,
+            attempts=2,
+            job_timeout_seconds=240,
+            concurrency=2,
+            default_priority=5,
+            rate_limit=RateLimit(max_jobs=10, per_seconds=60),
+            keep_completed=_KEEP_A_DAY,
+            keep_failed=_KEEP_A_WEEK,
+        ),
+        # One at a time: a model call may take the whole 60 s timeout.
+        _one_at_a_time(
+            "ai",
+            TASK_WORKER,
+            attempts=3,
+            job_timeout_seconds=60,
+            concurrency=3,
+            default_priority=7,
+            rate_limit=RateLimit(max_jobs=20, per_seconds=60),
+            keep_completed=_KEEP_A_DAY,
+        ),
+        _one_at_a_time("scheduled", TASK_WORKER, attempts=3, job_timeout_seconds=240, concurrency=2, default_priority=5),
     )
 }
 

@@ -26,6 +26,7 @@ from jobline.api import (
     rooms,
     schedules,
     system,
+    tasks,
     waitlist,
     waitlist_jobs,
 )
@@ -34,6 +35,9 @@ from jobline.observability import logger, tracer
 from jobline.runtime import Runtime
 
 API_PREFIX = "/api/v1"
+# The bee-queue and waitlist systems (seeds 001 and 003) served their job routes under /api/jobs:
+# the same routers answer there too, as routes of this resolver (and of its OpenAPI document).
+SEED_PREFIX = "/api"
 OPENAPI_PATH = f"{API_PREFIX}/openapi.json"
 SWAGGER_PATH = f"{API_PREFIX}/swagger"
 BEARER = "bearerAuth"
@@ -61,7 +65,9 @@ ROUTERS = (
     admin.router,
     rooms.router,
     bulk.router,
+    tasks.router,
 )
+SEED_ROUTERS = (jobs.router, waitlist_jobs.router)
 
 
 def create_app(runtime_provider: Callable[[], Runtime] | None = None) -> JoblineResolver:
@@ -77,6 +83,8 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None) -> Jobline
     app.enable_swagger(path=SWAGGER_PATH, persist_authorization=True)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
+    for router in SEED_ROUTERS:
+        app.include_router(router, prefix=SEED_PREFIX)
     app.include_router(admin_page.router)  # /admin, outside the API prefix
 
     # The document only changes with the code: build it on first request, once per app.

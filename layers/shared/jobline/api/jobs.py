@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from jobline import auth, enqueue, operations
+from jobline import enqueue, operations
 from jobline.api import deps
-from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import JobCreated, JobIdPath, JobRequest, JobView, QueueStatsView, TaskRequest
+from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
+from jobline.api.envelope import Envelope, responses
+from jobline.api.models import JobCreated, JobIdPath, JobRequest, JobView, QueueStatsView
+from jobline.api.tasks import TASK_QUEUE, check_task_role
 from jobline.errors import UnknownQueue
 from jobline.exports import objects
-from jobline.states import JobState
-from jobline.tasks import jobs as task_jobs
 
 router = APIGatewayHttpRouter()
 
@@ -28,18 +27,9 @@ JOB_NAMES: dict[str, str] = {
     "file-processing": "process-file",
     "generic-task": "run-task",
 }
-TASK_QUEUE = "generic-task"
 FILE_QUEUE = "file-processing"
-TASK_JOB = JOB_NAMES[TASK_QUEUE]
 
 TypePath = Annotated[str, Path(max_length=64, description=f"One of: {', '.join(JOB_NAMES)}.", examples=list(JOB_NAMES))]
-ENQUEUE_RESPONSES = responses(
-    HTTPStatus.FORBIDDEN,  # an admin-only task started without the admin role
-    HTTPStatus.NOT_FOUND,
-    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-    HTTPStatus.SERVICE_UNAVAILABLE,
-    success=(HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED),
-)
 
 
 def queue_of(job_type: str) -> str:
@@ -47,41 +37,6 @@ def queue_of(job_type: str) -> str:
     if job_type not in JOB_NAMES:
         raise UnknownQueue(job_type)
     return job_type
-
-
-def check_task_role(name: object, params: object, caller: auth.Principal) -> None:
-    """PermissionDenied unless the caller may start task `name` (an unknown name is the payload check's 422)."""
-    # Tasks like cleanupOldData act like the admin routes, so they need the same role,
-    # whichever route (/tasks or /jobs/generic-task) starts them.
-    if isinstance(name, str) and task_jobs.requires_admin(name, params if isinstance(params, dict) else {}):
-        auth.require_admin(caller)
-
-
-def enqueued(result: enqueue.Enqueued) -> Response[Envelope[JobCreated]]:
-    """201 for a new job, 202 when it waits for its time, 200 when an idempotency key found an existing one."""
-    if not result.created:
-        return ok(JobCreated.of(result), "job already exists", status=HTTPStatus.OK)
-    if result.job.state is JobState.DELAYED:
-        return ok(JobCreated.of(result), "job scheduled", status=HTTPStatus.ACCEPTED)
-    return ok(JobCreated.of(result), "job queued", status=HTTPStatus.CREATED)
-
-
-@router.post("/tasks", summary="Run a registered task in the background", tags=["jobs"], responses=ENQUEUE_RESPONSES)
-def run_task(
-    body: Annotated[TaskRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[JobCreated]]:
-    """Enqueue `run-task` on generic-task with `{"task": name, "params": params}`."""
-    check_task_role(body.name, body.params, caller)
-    result = enqueue.enqueue(
-        runtime,
-        queue=TASK_QUEUE,
-        name=TASK_JOB,
-        data={"task": body.name, "params": body.params},
-        tenant_id=caller.tenant_id,
-        user_id=caller.user_id,
-        options=body.options,
-    )
-    return enqueued(result)
 
 
 @router.post("/jobs/<type>", summary="Enqueue a generic job", tags=["jobs"], responses=ENQUEUE_RESPONSES)

@@ -32,10 +32,14 @@ class ApiModel(BaseModel):
 
 
 class JobView(ApiModel):
-    """A job as the API shows it (Bull's job JSON, with ISO-8601 times)."""
+    """A job as the API shows it (Bull's job JSON, with ISO-8601 times), with the names each seed's
+    clients read: `id`/`jobId`, `status`/`state`, `queue`/`queueName`, `completedAt`/`finishedAt`."""
 
+    id: str
     job_id: str
     queue: str
+    queue_name: str
+    status: JobState
     name: str
     state: JobState
     progress: int
@@ -51,6 +55,8 @@ class JobView(ApiModel):
     scheduled_at: dt.datetime | None = None
     started_at: dt.datetime | None = None
     finished_at: dt.datetime | None = None
+    completed_at: dt.datetime | None = Field(default=None, description="when it completed (null unless completed)")
+    failed_at: dt.datetime | None = Field(default=None, description="when it failed for good (null unless failed)")
     delay: int = Field(description="milliseconds between creation and the scheduled run (Bull's opts.delay)")
 
     @classmethod
@@ -58,9 +64,12 @@ class JobView(ApiModel):
         """The view of a stored job."""
         delay = max(0, int((job.run_at - job.created_at).total_seconds() * 1000)) if job.run_at else 0
         return cls(
+            id=job.id,
             job_id=job.id,
             queue=job.queue,
+            queue_name=job.queue,
             name=job.name,
+            status=job.state,
             state=job.state,
             progress=job.progress,
             attempts_made=job.attempts,
@@ -75,6 +84,8 @@ class JobView(ApiModel):
             scheduled_at=job.run_at,
             started_at=job.started_at,
             finished_at=job.finished_at,
+            completed_at=job.finished_at if job.state is JobState.COMPLETED else None,
+            failed_at=job.finished_at if job.state is JobState.FAILED else None,
             delay=delay,
         )
 
@@ -111,6 +122,7 @@ class QueueStatsView(ApiModel):
     waiting: int
     active: int
     completed: int
+    succeeded: int = Field(description="the same as completed (bee-queue's name)")
     failed: int
     delayed: int
     paused: bool
@@ -130,6 +142,7 @@ class QueueStatsView(ApiModel):
             waiting=stats.waiting,
             active=stats.active,
             completed=stats.completed,
+            succeeded=stats.completed,
             failed=stats.failed,
             delayed=stats.delayed,
             paused=stats.paused,
@@ -175,16 +188,6 @@ class JobRequest(BaseModel):
     def payload(self) -> dict[str, Any]:
         """The payload: every field but `options`."""
         return dict(self.model_extra or {})
-
-
-class TaskRequest(BaseModel):
-    """Run a registered task by name with its parameters."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=128)
-    params: dict[str, Any] = Field(default_factory=dict)
-    options: JobOptions | None = None
 
 
 class CleanRequest(BaseModel):

@@ -15,8 +15,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobline import enqueue, operations
 from jobline.api import deps
+from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import Envelope, responses
-from jobline.api.jobs import ENQUEUE_RESPONSES, enqueued
 from jobline.api.models import (
     JobCreated,
     JobIdPath,
