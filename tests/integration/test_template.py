@@ -246,12 +246,14 @@ def test_template_cleanup_runs_tick_every_minute_and_nightly_sweep() -> None:
     }
 
 
-def test_template_api_routes_cover_api_v1_and_admin() -> None:
+def test_template_api_routes_cover_api_v1_the_seeds_unversioned_paths_and_admin() -> None:
     events = props("ApiFunction")["Events"].values()
     routes = {(e["Properties"]["Method"], e["Properties"]["Path"]) for e in events if e["Type"] == "HttpApi"}
     assert routes == {
         ("ANY", "/api/v1/{proxy+}"),
         ("GET", "/api/v1/health"),
+        ("ANY", "/api/jobs/{proxy+}"),
+        ("GET", "/metrics"),
         ("ANY", "/admin"),
         ("ANY", "/admin/{proxy+}"),
     }
