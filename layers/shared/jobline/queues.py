@@ -78,6 +78,9 @@ class QueueSettings(BaseModel):
     # function through its own event source with more concurrency: such a job never waits
     # behind the queue's backlog of ordinary jobs.
     priority_lane: bool = False
+    # The platform's own queues (signed callbacks, the waitlist's internal steps): no route adds a
+    # job to them by name; only their own code (and the waitlist's trigger routes) enqueue there.
+    internal: bool = False
 
     def lane_for(self, priority: int) -> str:
         """The SQS queue suffix a job of this priority is sent to: the lane, or the queue itself."""
@@ -185,12 +188,14 @@ QUEUES: dict[str, QueueSettings] = {
             keep_completed=_KEEP_A_DAY,
         ),
         _notification("sms", rate_limit=_PER_MINUTE_50, priority_lane=True),
-        _notification("waitlist-notifications"),
+        _notification("waitlist-notifications", internal=True),
         # The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
-        _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30),
-        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=5, job_timeout_seconds=50),
-        _queue("waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50),
-        _one_at_a_time("waitlist-cleanup", WAITLIST_WORKER, job_timeout_seconds=50),
+        _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30, internal=True),
+        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=5, job_timeout_seconds=50, internal=True),
+        _queue(
+            "waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50, internal=True
+        ),
+        _one_at_a_time("waitlist-cleanup", WAITLIST_WORKER, job_timeout_seconds=50, internal=True),
         _one_at_a_time("data-export", TASK_WORKER, job_timeout_seconds=240),
         _one_at_a_time("file-processing", TASK_WORKER, job_timeout_seconds=240),
         _queue("generic-task", TASK_WORKER, attempts=3, backoff=_EXP_2S, job_timeout_seconds=60, priority_lane=True),

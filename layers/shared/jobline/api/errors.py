@@ -30,6 +30,10 @@ class UnsupportedMediaType(Exception):
     """The request body is not JSON; every route takes application/json."""
 
 
+class ForeignSubAccount(PermissionDenied):
+    """A body names a sub-account (the bee-queue system's tenant) that is not the caller's: 403."""
+
+
 class InvalidRequest(Exception):
     """A request that passed the schema but breaks a rule across fields; answered with 422."""
 
@@ -102,6 +106,9 @@ def register(app: APIGatewayHttpResolver) -> None:
     handlers: dict[type[Exception], Any] = {
         AuthenticationError: _unauthorized,
         PermissionDenied: lambda exc: fail(HTTPStatus.FORBIDDEN, str(exc)),
+        ForeignSubAccount: lambda exc: fail(
+            HTTPStatus.FORBIDDEN, str(exc), [ErrorItem(field="body.subAccountId", message=str(exc))]
+        ),
         PayloadTooLarge: lambda exc: fail(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc), [ErrorItem(field="body", message=str(exc))]
         ),

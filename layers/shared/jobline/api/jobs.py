@@ -2,20 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from http import HTTPStatus
+from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from jobline import enqueue, operations
+from jobline import auth, enqueue, inline, operations
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import Envelope, responses
-from jobline.api.models import JobCreated, JobIdPath, JobRequest, JobView, QueueStatsView
+from jobline.api.errors import ForeignSubAccount
+from jobline.api.models import (
+    JobCreated,
+    JobIdPath,
+    JobRequest,
+    JobView,
+    QueueStatsView,
+    RanInRequest,
+    RanInRequestView,
+)
 from jobline.api.tasks import TASK_QUEUE, check_task_role
+from jobline.enqueue import JobOptions
 from jobline.errors import UnknownQueue
 from jobline.exports import objects
+from jobline.observability import logger
+from jobline.queues import get_queue
+from jobline.runtime import Runtime
 
 router = APIGatewayHttpRouter()
 
@@ -29,7 +43,14 @@ JOB_NAMES: dict[str, str] = {
 }
 FILE_QUEUE = "file-processing"
 
-TypePath = Annotated[str, Path(max_length=64, description=f"One of: {', '.join(JOB_NAMES)}.", examples=list(JOB_NAMES))]
+TypePath = Annotated[
+    str,
+    Path(
+        max_length=64,
+        description=f"To add: one of {', '.join(JOB_NAMES)}. To read: any queue name.",
+        examples=list(JOB_NAMES),
+    ),
+]
 
 
 def queue_of(job_type: str) -> str:
@@ -39,43 +60,96 @@ def queue_of(job_type: str) -> str:
     return job_type
 
 
-@router.post("/jobs/<type>", summary="Enqueue a generic job", tags=["jobs"], responses=ENQUEUE_RESPONSES)
-def add_job(
-    type: TypePath, body: Annotated[JobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[JobCreated]]:
-    """The body is the job's payload plus optional `options`; the job type validates the payload."""
-    queue = queue_of(type)
-    data = body.payload()
+def check_sub_account(data: dict[str, Any], caller: auth.Principal) -> None:
+    """ForeignSubAccount unless a `subAccountId` in the payload is the caller's own tenant: the
+    seeds' clients send it, but the tenant always comes from the token, never from the body."""
+    if "subAccountId" in data and data["subAccountId"] != caller.tenant_id:
+        raise ForeignSubAccount(f"subAccountId must be your own tenant ({caller.tenant_id})")
+
+
+def _runs_later(options: JobOptions | None) -> bool:
+    # A delayed or recurring job's point is its time: it cannot be done now instead.
+    if options is None:
+        return False
+    return bool(options.delay or options.run_at or getattr(options, "repeat", None))
+
+
+def add_from_request(
+    runtime: Runtime,
+    caller: auth.Principal,
+    *,
+    queue: str,
+    name: str,
+    data: dict[str, Any],
+    options: JobOptions | None,
+) -> Response[Envelope[JobCreated] | RanInRequest]:
+    """Add a job for the caller, after the checks every adding route shares; when the queue or the
+    job store cannot take it, e-mails and exports run in the request instead (`sync: true`)."""
+    check_sub_account(data, caller)
     if queue == TASK_QUEUE:
         check_task_role(data.get("task"), data.get("params"), caller)
     if queue == FILE_QUEUE and "key" in data:
         # Refuse another tenant's object now, rather than as a failed job later.
         objects.check_tenant_key(str(data.get("key", "")), caller.tenant_id)
-    result = enqueue.enqueue(
+    try:
+        result = enqueue.enqueue(
+            runtime,
+            queue=queue,
+            name=name,
+            data=data,
+            tenant_id=caller.tenant_id,
+            user_id=caller.user_id,
+            options=options,
+        )
+    except Exception as exc:
+        if queue not in inline.SYNC_FALLBACK_QUEUES or _runs_later(options) or not inline.is_unavailable(exc):
+            raise
+        logger.warning("queue or job store unavailable: running the job in the request", exc_info=True)
+        return _ran_in_request(runtime, caller, queue=queue, name=name, data=data)
+    return enqueued(result)
+
+
+def _ran_in_request(
+    runtime: Runtime, caller: auth.Principal, *, queue: str, name: str, data: dict[str, Any]
+) -> Response[RanInRequest]:
+    job = inline.run_in_request(
         runtime,
         queue=queue,
-        name=JOB_NAMES[queue],
+        name=name,
         data=data,
         tenant_id=caller.tenant_id,
         user_id=caller.user_id,
-        options=body.options,
+        remaining_seconds=inline.REQUEST_BUDGET_SECONDS,
     )
-    return enqueued(result)
+    view = RanInRequestView(**JobView.of(job).model_dump())
+    body = RanInRequest(message="the queue is unavailable: the job ran in the request (it is not kept)", data=view)
+    return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
+
+
+@router.post("/jobs/<type>", summary="Enqueue a generic job", tags=["jobs"], responses=ENQUEUE_RESPONSES)
+def add_job(
+    type: TypePath, body: Annotated[JobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Response[Envelope[JobCreated] | RanInRequest]:
+    """The body is the job's payload plus optional `options`; the job type validates the payload."""
+    queue = queue_of(type)
+    return add_from_request(
+        runtime, caller, queue=queue, name=JOB_NAMES[queue], data=body.payload(), options=body.options
+    )
 
 
 # Registered before the waitlist router's /jobs/<queueName>/<jobId>, which would
 # otherwise see `stats` as a job id.
-@router.get("/jobs/<type>/stats", summary="Job counts of a generic queue", tags=["jobs"], responses=responses(404))
+@router.get("/jobs/<type>/stats", summary="Job counts of a queue", tags=["jobs"], responses=responses(404))
 def job_stats(type: TypePath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[QueueStatsView]:
-    """Counts per state for the caller's tenant (every tenant for operators)."""
-    stats = operations.queue_stats(runtime, queue_of(type), tenant_id=caller.scope)
+    """Counts per state for the caller's tenant (every tenant for operators); `succeeded` is `completed`."""
+    stats = operations.queue_stats(runtime, get_queue(type).name, tenant_id=caller.scope)
     return Envelope(message="queue stats", data=QueueStatsView.of(stats))
 
 
-@router.get("/jobs/<type>/<jobId>/status", summary="A generic job's status", tags=["jobs"], responses=responses(404))
+@router.get("/jobs/<type>/<jobId>/status", summary="A job's status", tags=["jobs"], responses=responses(404))
 def job_status(
     type: TypePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Envelope[JobView]:
-    """The job, if it is the caller's (404 otherwise, so ids do not leak)."""
-    job = operations.get_job(runtime, job_id, queue=queue_of(type), tenant_id=caller.scope)
+    """The job in queue `type`, if it is the caller's (404 otherwise, so ids do not leak)."""
+    job = operations.get_job(runtime, job_id, queue=get_queue(type).name, tenant_id=caller.scope)
     return Envelope(message="job status", data=JobView.of(job))

@@ -90,6 +90,21 @@ class JobView(ApiModel):
         )
 
 
+class RanInRequestView(JobView):
+    """A job that ran inside the request because its queue could not take it (never stored)."""
+
+    sync: bool = True
+
+
+class RanInRequest(BaseModel):
+    """The answer of the sync fallback, the BullMQ system's `{success, data, sync: true}` in the envelope."""
+
+    success: bool = True
+    message: str
+    sync: bool = True
+    data: RanInRequestView
+
+
 class JobCreated(ApiModel):
     """What enqueue answers; `created` is false when an idempotency key named an existing job."""
 

@@ -1,21 +1,67 @@
-"""Queue stats for any signed-in user (the bulk-upload pages poll these), and the helpers
-the other routers share: queue-name checks and tenant-scoped stats of several queues."""
+"""Queue stats for any signed-in user (the bulk-upload pages poll these), BullMQ's `queue.add(name,
+data, opts)` over HTTP, and the helpers the other routers share: queue-name checks and
+tenant-scoped stats of several queues."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from jobline import operations
+from jobline import auth, operations
 from jobline.api import deps
+from jobline.api.answers import ENQUEUE_RESPONSES
 from jobline.api.envelope import Envelope, responses
-from jobline.api.models import QueueNamePath, QueueStatsView
+from jobline.api.errors import InvalidRequest
+from jobline.api.jobs import add_from_request
+from jobline.api.models import JobCreated, QueueNamePath, QueueStatsView, RanInRequest
+from jobline.enqueue import JobOptions
+from jobline.errors import InvalidPayload, UnknownJobType
 from jobline.queues import QUEUES, get_queue
 from jobline.runtime import Runtime
 
 router = APIGatewayHttpRouter()
 TAGS = ["queues"]
+
+
+# Queues whose jobs are added through routes of their own, which check more than the payload
+# (the caller's room category, the caller's upload in S3).
+OWN_ROUTES = {
+    "room-generation": "POST /api/v1/room-generation",
+    "bulk-upload-mechanics": "POST /api/v1/bulk-upload/mechanics",
+    "bulk-upload-service-providers": "POST /api/v1/bulk-upload/service-providers",
+    "bulk-upload-policies": "POST /api/v1/bulk-upload/policies",
+}
+
+
+class AddJobRequest(BaseModel):
+    """BullMQ's `queue.add(name, data, opts)`: `addExportJob('bookings-csv', {filters}, {priority: 1})`
+    is `{"name": "bookings-csv", "data": {"filters": {}}, "opts": {"priority": 1}}`."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: str = Field(min_length=1, max_length=128, description="the job name (its type on this queue)")
+    data: dict[str, Any] = Field(default_factory=dict, description="the job's payload")
+    opts: JobOptions | None = Field(
+        default=None,
+        validation_alias=AliasChoices("opts", "options"),
+        description="job options (`options` is accepted too); times in milliseconds",
+    )
+
+
+def addable_queue(name: str) -> str:
+    """`name`, if a caller may add jobs to it by name: 404 for an unknown queue, 403 for an internal
+    one, 422 for one whose jobs have a route of their own."""
+    queue = get_queue(name)
+    if queue.internal:
+        raise auth.PermissionDenied(f"queue {name!r} is internal: only Jobline adds its jobs")
+    if name in OWN_ROUTES:
+        raise InvalidRequest("path.queueName", f"jobs of {name!r} are added with {OWN_ROUTES[name]}")
+    return queue.name
 
 
 def known_queue(name: str) -> str:
@@ -32,6 +78,23 @@ def stats_views(runtime: Runtime, names: Iterable[str], *, tenant_id: str | None
 def all_queue_stats(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[list[QueueStatsView]]:
     """The caller's jobs per state in each queue (every tenant's for operators)."""
     return Envelope(message="queue stats", data=stats_views(runtime, QUEUES, tenant_id=caller.scope))
+
+
+@router.post(
+    "/queues/<queueName>/jobs", summary="Add a job by name (BullMQ's queue.add)", tags=TAGS, responses=ENQUEUE_RESPONSES
+)
+def add_job(
+    queue_name: QueueNamePath, body: Annotated[AddJobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
+) -> Response[Envelope[JobCreated] | RanInRequest]:
+    """Add job `name` with `data` and `opts` to `queueName`; the job type checks the data (422 naming the field)."""
+    queue = addable_queue(queue_name)
+    try:
+        return add_from_request(runtime, caller, queue=queue, name=body.name, data=body.data, options=body.opts)
+    except UnknownJobType as exc:
+        raise InvalidRequest("body.name", str(exc)) from exc
+    except InvalidPayload as exc:
+        # The payload is the body's `data` here, so its fields are named under it.
+        raise InvalidPayload([{**error, "loc": ("data", *error["loc"])} for error in exc.errors]) from exc
 
 
 @router.get("/queues/<queueName>/stats", summary="Job counts of one queue", tags=TAGS, responses=responses(404))
