@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from jobline.api.jobs import JOB_NAMES
+from jobline.queues import get_queue
 from jobline.states import JobState
 from tests.api.helpers import add_job
 from tests.support import receive
@@ -16,7 +17,7 @@ from tests.support import receive
 V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}
 JOB_VIEW_KEYS = {
-    "jobId", "queue", "name", "state", "progress", "attemptsMade", "maxAttempts", "data", "result", "failedReason",
+    "id", "jobId", "queue", "queueName", "name", "status", "state", "completedAt", "failedAt", "progress", "attemptsMade", "maxAttempts", "data", "result", "failedReason",
     "stacktrace", "logs", "priority", "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
 }  # fmt: skip
 
@@ -39,7 +40,8 @@ def test_post_job_each_type_answers_201_and_queues_message(
     }
     stored = memory_runtime.store.get(data["jobId"])
     assert (stored.tenant_id, stored.user_id, stored.data) == ("tenant-a", "alice", payload)
-    [message] = receive(memory_runtime, job_type)
+    # A queue's default priority may put the job on its priority lane (email's is 3).
+    [message] = receive(memory_runtime, get_queue(job_type).lane_for(stored.priority))
     assert json.loads(message["Body"])["job_id"] == data["jobId"]
 
 
@@ -108,11 +110,12 @@ def test_post_job_unknown_type_answers_404(memory_api, job_types, user_a) -> Non
 
 
 def test_post_job_when_sqs_refuses_answers_503_and_keeps_nothing(memory_api, memory_runtime, job_types, user_a) -> None:
+    # sms has no sync fallback (email and exports run in the request instead: test_seed_shapes.py).
     sqs = memory_runtime.transport._sqs
-    sqs.delete_queue(QueueUrl=memory_runtime.transport.queue_url("email"))
-    answer = memory_api.post(f"{V1}/jobs/email", token=user_a, json_body=EMAIL)
+    sqs.delete_queue(QueueUrl=memory_runtime.transport.queue_url("sms"))
+    answer = memory_api.post(f"{V1}/jobs/sms", token=user_a, json_body={"to": "+100"})
     assert answer.status == 503
-    assert memory_runtime.store.counts("email")[JobState.WAITING] == 0
+    assert memory_runtime.store.counts("sms")[JobState.WAITING] == 0
 
 
 def test_post_task_enqueues_run_task_with_name_and_params(memory_api, memory_runtime, job_types, user_a) -> None:
@@ -140,7 +143,7 @@ def test_job_status_answers_bull_like_job_view(memory_api, job_types, user_a) ->
     assert answer.status == 200
     view = answer.data
     assert set(view) == JOB_VIEW_KEYS
-    assert (view["jobId"], view["state"], view["attemptsMade"], view["maxAttempts"]) == (job_id, "waiting", 0, 4)
+    assert (view["jobId"], view["state"], view["attemptsMade"], view["maxAttempts"]) == (job_id, "waiting", 0, 5)
     assert view["data"] == EMAIL
     assert dt.datetime.fromisoformat(view["createdAt"]).tzinfo is not None
 

@@ -276,6 +276,10 @@ ID_PROBES: dict[str, tuple[str, Any]] = {
     "GET /api/v1/waitlist/slots/<slotId>/entries": ("slot", None),
     "POST /api/v1/waitlist/slots/<slotId>/entries": ("slot", {"name": "Bob", "email": "bob@b.example"}),
     "POST /api/v1/waitlist/slots/<slotId>/release": ("slot", None),
+    # The seeds' unversioned paths: the same routes under /api.
+    "GET /api/jobs/<type>/<jobId>/status": ("job", None),
+    "GET /api/jobs/<queueName>/<jobId>": ("job", None),
+    "POST /api/jobs/<queueName>/<jobId>/retry": ("failed", None),
 }
 ID_PARAMETERS = {"jobId", "scheduleId", "slotId", "roomCategoryId"}
 
