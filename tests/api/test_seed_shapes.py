@@ -91,15 +91,22 @@ def test_unversioned_status_and_stats_carry_the_seed_fields(memory_api, memory_r
     created = memory_api.post("/api/jobs/email", token=user_a, json_body=EMAIL)
     assert created.status == 201, created.text
     job_id = created.data["jobId"]
-    status = memory_api.get(f"/api/jobs/email/{job_id}/status", token=user_a)
+    # Seed 001's controllers answered `{success, message, jobId, checkStatusAt}`.
+    assert (created.json["jobId"], created.json["checkStatusAt"]) == (job_id, f"/api/jobs/email/{job_id}/status")
+    status = memory_api.get(created.json["checkStatusAt"], token=user_a)
     assert status.status == 200, status.text
     data = status.data
     assert {"jobId", "id", "status", "result", "createdAt", "completedAt", "progress", "data", "queueName"} <= set(data)
     assert (data["jobId"], data["id"], data["status"], data["queueName"]) == (job_id, job_id, "waiting", "email")
     assert data["completedAt"] is None
-    stats = memory_api.get("/api/jobs/email/stats", token=user_a).data
-    assert {"waiting", "active", "succeeded", "failed", "delayed"} <= set(stats)
-    assert (stats["waiting"], stats["succeeded"]) == (1, stats["completed"])
+    # bee-queue's getJobStatus and getQueueStats fields, at the top of the answer as its clients read them.
+    top = status.json
+    assert (top["jobId"], top["status"], top["result"], top["completedAt"]) == (job_id, "waiting", None, None)
+    assert top["createdAt"] == data["createdAt"]
+    stats_answer = memory_api.get("/api/jobs/email/stats", token=user_a).json
+    for stats in (stats_answer, stats_answer["data"]):
+        assert {"waiting", "active", "succeeded", "failed", "delayed"} <= set(stats)
+        assert (stats["waiting"], stats["succeeded"]) == (1, stats["completed"])
 
 
 def test_status_route_serves_every_queue_of_the_caller(memory_api, memory_runtime, user_a, user_b) -> None:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler import Response, content_types
 
 from jobline import enqueue
-from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import JobCreated
+from jobline.api.envelope import responses
+from jobline.api.models import JobCreated, JobCreatedAnswer
 from jobline.states import JobState
 
 ENQUEUE_RESPONSES = responses(
@@ -20,10 +20,23 @@ ENQUEUE_RESPONSES = responses(
 )
 
 
-def enqueued(result: enqueue.Enqueued) -> Response[Envelope[JobCreated]]:
+# Where a job's status is polled, as seed 001's clients build it (served by api/jobs.py).
+STATUS_PATH = "/api/jobs/{queue}/{job_id}/status"
+
+
+def enqueued(result: enqueue.Enqueued) -> Response[JobCreatedAnswer]:
     """201 for a new job, 202 when it waits for its time, 200 when an idempotency key found an existing one."""
     if not result.created:
-        return ok(JobCreated.of(result), "job already exists", status=HTTPStatus.OK)
-    if result.job.state is JobState.DELAYED:
-        return ok(JobCreated.of(result), "job scheduled", status=HTTPStatus.ACCEPTED)
-    return ok(JobCreated.of(result), "job queued", status=HTTPStatus.CREATED)
+        status, message = HTTPStatus.OK, "job already exists"
+    elif result.job.state is JobState.DELAYED:
+        status, message = HTTPStatus.ACCEPTED, "job scheduled"
+    else:
+        status, message = HTTPStatus.CREATED, "job queued"
+    job = result.job
+    body = JobCreatedAnswer(
+        message=message,
+        data=JobCreated.of(result),
+        job_id=job.id,
+        check_status_at=STATUS_PATH.format(queue=job.queue, job_id=job.id),
+    )
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=body)

@@ -12,14 +12,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobline import auth, enqueue, inline, operations
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
-from jobline.api.envelope import Envelope, responses
+from jobline.api.envelope import responses
 from jobline.api.errors import ForeignSubAccount
 from jobline.api.models import (
-    JobCreated,
+    JobCreatedAnswer,
     JobIdPath,
     JobRequest,
+    JobStatusAnswer,
     JobView,
-    QueueStatsView,
+    QueueStatsAnswer,
     RanInRequest,
     RanInRequestView,
 )
@@ -82,7 +83,7 @@ def add_from_request(
     name: str,
     data: dict[str, Any],
     options: JobOptions | None,
-) -> Response[Envelope[JobCreated] | RanInRequest]:
+) -> Response[JobCreatedAnswer | RanInRequest]:
     """Add a job for the caller, after the checks every adding route shares; when the queue or the
     job store cannot take it, e-mails and exports run in the request instead (`sync: true`)."""
     check_sub_account(data, caller)
@@ -129,7 +130,7 @@ def _ran_in_request(
 @router.post("/jobs/<type>", summary="Enqueue a generic job", tags=["jobs"], responses=ENQUEUE_RESPONSES)
 def add_job(
     type: TypePath, body: Annotated[JobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[JobCreated] | RanInRequest]:
+) -> Response[JobCreatedAnswer | RanInRequest]:
     """The body is the job's payload plus optional `options`; the job type validates the payload."""
     queue = queue_of(type)
     return add_from_request(
@@ -140,16 +141,14 @@ def add_job(
 # Registered before the waitlist router's /jobs/<queueName>/<jobId>, which would
 # otherwise see `stats` as a job id.
 @router.get("/jobs/<type>/stats", summary="Job counts of a queue", tags=["jobs"], responses=responses(404))
-def job_stats(type: TypePath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[QueueStatsView]:
+def job_stats(type: TypePath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> QueueStatsAnswer:
     """Counts per state for the caller's tenant (every tenant for operators); `succeeded` is `completed`."""
     stats = operations.queue_stats(runtime, get_queue(type).name, tenant_id=caller.scope)
-    return Envelope(message="queue stats", data=QueueStatsView.of(stats))
+    return QueueStatsAnswer.of(stats, "queue stats")
 
 
 @router.get("/jobs/<type>/<jobId>/status", summary="A job's status", tags=["jobs"], responses=responses(404))
-def job_status(
-    type: TypePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Envelope[JobView]:
+def job_status(type: TypePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> JobStatusAnswer:
     """The job in queue `type`, if it is the caller's (404 otherwise, so ids do not leak)."""
     job = operations.get_job(runtime, job_id, queue=get_queue(type).name, tenant_id=caller.scope)
-    return Envelope(message="job status", data=JobView.of(job))
+    return JobStatusAnswer.of(job, "job status")

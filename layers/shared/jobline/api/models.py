@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Path
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from jobline.api.envelope import Envelope
 from jobline.enqueue import MAX_DELAY, Enqueued, JobOptions
 from jobline.jobs import Job
 from jobline.operations import SWEEP_LIMIT, QueueStats
@@ -90,6 +91,35 @@ class JobView(ApiModel):
         )
 
 
+class JobStatusAnswer(Envelope[JobView]):
+    """The job in the envelope, and bee-queue's `getJobStatus` fields at the top as well: seed 001's
+    clients read `status`, `result` and `completedAt` from the answer itself."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    job_id: str = Field(alias="jobId")
+    status: JobState
+    progress: int
+    result: Any = None
+    created_at: dt.datetime = Field(alias="createdAt")
+    completed_at: dt.datetime | None = Field(default=None, alias="completedAt")
+
+    @classmethod
+    def of(cls, job: Job, message: str) -> JobStatusAnswer:
+        """The answer for a stored job."""
+        view = JobView.of(job)
+        return cls(
+            message=message,
+            data=view,
+            job_id=view.job_id,
+            status=view.status,
+            progress=view.progress,
+            result=view.result,
+            created_at=view.created_at,
+            completed_at=view.completed_at,
+        )
+
+
 class RanInRequestView(JobView):
     """A job that ran inside the request because its queue could not take it (never stored)."""
 
@@ -103,6 +133,16 @@ class RanInRequest(BaseModel):
     message: str
     sync: bool = True
     data: RanInRequestView
+
+
+class JobCreatedAnswer(Envelope["JobCreated"]):
+    """The enqueue answer: the job in the envelope, and at the top the `jobId` and `checkStatusAt`
+    that seed 001's controllers answered with."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    job_id: str = Field(alias="jobId")
+    check_status_at: str = Field(alias="checkStatusAt", description="where to poll the job's status")
 
 
 class JobCreated(ApiModel):
@@ -164,6 +204,24 @@ class QueueStatsView(ApiModel):
             total=stats.total,
             sqs=sqs,
         )
+
+
+class QueueStatsAnswer(Envelope[QueueStatsView]):
+    """The counts in the envelope, and bee-queue's `getQueueStats` fields at the top as well (seed 001)."""
+
+    waiting: int
+    active: int
+    succeeded: int
+    completed: int
+    failed: int
+    delayed: int
+
+    @classmethod
+    def of(cls, stats: QueueStats, message: str) -> QueueStatsAnswer:
+        """The answer for one queue's stats."""
+        view = QueueStatsView.of(stats)
+        counts = view.model_dump(include={"waiting", "active", "succeeded", "completed", "failed", "delayed"})
+        return cls(message=message, data=view, **counts)
 
 
 class JobPage(ApiModel):

@@ -18,7 +18,7 @@ from jobline.api.answers import ENQUEUE_RESPONSES
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
 from jobline.api.jobs import add_from_request
-from jobline.api.models import JobCreated, QueueNamePath, QueueStatsView, RanInRequest
+from jobline.api.models import JobCreatedAnswer, QueueNamePath, QueueStatsView, RanInRequest
 from jobline.enqueue import JobOptions
 from jobline.errors import InvalidPayload, UnknownJobType
 from jobline.queues import QUEUES, get_queue
@@ -85,7 +85,7 @@ def all_queue_stats(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelop
 )
 def add_job(
     queue_name: QueueNamePath, body: Annotated[AddJobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
-) -> Response[Envelope[JobCreated] | RanInRequest]:
+) -> Response[JobCreatedAnswer | RanInRequest]:
     """Add job `name` with `data` and `opts` to `queueName`; the job type checks the data (422 naming the field)."""
     queue = addable_queue(queue_name)
     try:
