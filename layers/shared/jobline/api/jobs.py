@@ -83,7 +83,7 @@ def add_from_request(
     name: str,
     data: dict[str, Any],
     options: JobOptions | None,
-) -> Response[JobCreatedAnswer | RanInRequest]:
+) -> Response[Any]:
     """Add a job for the caller, after the checks every adding route shares; when the queue or the
     job store cannot take it, e-mails and exports run in the request instead (`sync: true`)."""
     check_sub_account(data, caller)
