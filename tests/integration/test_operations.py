@@ -41,7 +41,7 @@ def test_stats_match_the_jobs_after_a_mixed_run(runtime) -> None:
     for i in range(3):
         add(runtime, f"ok{i}")
     add(runtime, "doomed", fail_times=9, attempts=1)
-    add(runtime, "later", delay=3600)
+    add(runtime, "later", delay=3_600_000)
     add(runtime, "other tenant", tenant="t2")
     run_all(runtime)
     add(runtime, "still waiting")
@@ -105,7 +105,7 @@ def test_remove_active_job_is_refused(runtime) -> None:
 
 
 def test_promote_delayed_job_runs_it_now_and_old_message_is_ignored(runtime) -> None:
-    job = add(runtime, delay=600)
+    job = add(runtime, delay=600_000)
     promoted = operations.promote_job(runtime, job.id)
     assert promoted.state is JobState.WAITING and promoted.dispatch == 2
     worker = Worker(runtime)
@@ -140,7 +140,7 @@ def test_clean_for_one_tenant_leaves_other_tenants_jobs(runtime) -> None:
 
 def test_drain_removes_waiting_and_optionally_delayed_jobs(runtime) -> None:
     waiting = [add(runtime) for _ in range(3)]
-    delayed = add(runtime, delay=3600)
+    delayed = add(runtime, delay=3_600_000)
     assert operations.drain_queue(runtime, Q) == 3
     assert all(runtime.store.get(j.id) is None for j in waiting)
     assert runtime.store.get(delayed.id) is not None
@@ -238,3 +238,21 @@ def test_pause_and_resume_switch_the_event_source_mapping_in_aws(memory_runtime)
     assert (state(), runtime.store.is_paused(Q)) == ("Disabled", True)
     operations.resume_queue(runtime, Q)
     assert (state(), runtime.store.is_paused(Q)) == ("Enabled", False)
+    # One tenant's pause keeps the mapping on: the other tenants' jobs still run.
+    operations.pause_queue(runtime, Q, tenant_id="t1")
+    assert (state(), runtime.store.is_paused(Q), runtime.store.is_paused(Q, tenant_id="t1")) == ("Enabled", False, True)
+    operations.resume_queue(runtime, Q, tenant_id="t1")
+    assert (state(), runtime.store.is_paused(Q, tenant_id="t1")) == ("Enabled", False)
+
+
+def test_tenant_pause_shows_in_that_tenants_stats_only(memory_runtime) -> None:
+    operations.pause_queue(memory_runtime, Q, tenant_id="t1")
+    assert operations.queue_stats(memory_runtime, Q, tenant_id="t1").paused is True
+    assert operations.queue_stats(memory_runtime, Q, tenant_id="t2").paused is False
+    assert operations.queue_stats(memory_runtime, Q).paused is False  # the queue itself runs
+    operations.pause_queue(memory_runtime, Q)
+    assert operations.queue_stats(memory_runtime, Q, tenant_id="t2").paused is True
+    operations.resume_queue(memory_runtime, Q, tenant_id="t1")
+    assert operations.queue_stats(memory_runtime, Q, tenant_id="t1").paused is True  # the operator's pause holds
+    with pytest.raises(UnknownQueue):
+        operations.pause_queue(memory_runtime, "nope", tenant_id="t1")

@@ -11,7 +11,7 @@ from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job, new_job_id
 from jobline.schedules import Schedule
 from jobline.states import JobState
-from jobline.store.base import JobStore
+from jobline.store.base import JobStore, Pauses
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -220,6 +220,28 @@ def test_pause_flags_are_per_queue(store: JobStore) -> None:
     assert store.paused_queues() == {"email"}
     assert store.is_paused("email")
     assert not store.is_paused("sms")
+
+
+def test_tenant_pause_stops_only_that_tenants_jobs_on_that_queue(store: JobStore) -> None:
+    store.set_paused("email", True, tenant_id="t1")
+    store.set_paused("sms", True, tenant_id="t/2")  # a '/' in a tenant id survives the round trip
+    assert store.is_paused("email", tenant_id="t1")
+    assert not store.is_paused("email", tenant_id="t2")
+    assert not store.is_paused("sms", tenant_id="t1")
+    assert store.is_paused("sms", tenant_id="t/2")
+    # A tenant's pause is not the queue's: nothing is paused for everyone.
+    assert store.paused_queues() == set()
+    assert not store.is_paused("email")
+    assert store.pauses() == Pauses(tenants=frozenset({("email", "t1"), ("sms", "t/2")}))
+    store.set_paused("email", False, tenant_id="t1")
+    assert not store.is_paused("email", tenant_id="t1")
+    assert store.pauses().tenants == {("sms", "t/2")}
+
+
+def test_queue_pause_stops_every_tenant(store: JobStore) -> None:
+    store.set_paused("email", True)
+    assert store.is_paused("email", tenant_id="t1") and store.is_paused("email", tenant_id="t2")
+    assert store.pauses() == Pauses(queues=frozenset({"email"}))
 
 
 def test_rate_slots_allow_max_then_report_wait(store: JobStore) -> None:

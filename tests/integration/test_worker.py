@@ -185,7 +185,7 @@ def test_worker_crashed_message_redriven_to_dlq_marks_job_failed(runtime) -> Non
 
 
 def test_worker_job_exceeding_timeout_fails_that_attempt(runtime) -> None:
-    job = add(runtime, sleep=3, timeout=0.3, attempts=1)
+    job = add(runtime, sleep=3, timeout=300, attempts=1)  # milliseconds
     assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
     failed = runtime.store.get(job.id)
     assert failed.state is JobState.FAILED
@@ -264,8 +264,8 @@ def test_enqueue_large_payload_goes_to_s3_and_worker_reads_it(runtime) -> None:
 def test_short_delay_uses_sqs_delay_and_long_delay_waits_for_tick(runtime) -> None:
     clock = FakeClock(T0)
     runtime.clock = clock
-    short = add(runtime, delay=60)
-    long = add(runtime, delay=3600)
+    short = add(runtime, delay=60_000)
+    long = add(runtime, delay=3_600_000)
     assert short.state is JobState.DELAYED and short.message_sent
     assert long.state is JobState.DELAYED and not long.message_sent
     sqs = runtime.transport._sqs
@@ -282,7 +282,7 @@ def test_short_delay_uses_sqs_delay_and_long_delay_waits_for_tick(runtime) -> No
 def test_worker_delayed_message_arriving_early_is_requeued_not_run(runtime) -> None:
     clock = FakeClock(dt.datetime.now(dt.UTC))
     runtime.clock = clock
-    job = add(runtime, delay=120)
+    job = add(runtime, delay=120_000)
     body = JobMessage(job_id=job.id, queue=Q, dispatch=job.dispatch).model_dump_json()
     assert Worker(runtime).process(body) == Outcome.REQUEUED
     assert runtime.store.get(job.id).attempts == 0
@@ -322,6 +322,35 @@ def test_worker_reads_job_by_job_when_the_batch_read_fails(runtime, monkeypatch)
     monkeypatch.setattr(runtime.store, "get_many", unavailable)
     assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
     assert {runtime.store.get(j.id).state for j in jobs} == {JobState.COMPLETED}
+
+
+def test_worker_defers_a_paused_tenants_jobs_without_an_attempt_and_runs_the_others(runtime, monkeypatch) -> None:
+    monkeypatch.setattr("jobline.worker.PAUSED_RECHECK_SECONDS", 0)  # the deferred message comes back at once
+    held = add(runtime, "a", tenant="t1")
+    other = add(runtime, "b", tenant="t2")
+    operations.pause_queue(runtime, Q, tenant_id="t1")
+    for _ in range(2):  # deferred again while the pause lasts, never spending an attempt
+        assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+        waiting = runtime.store.get(held.id)
+        assert (waiting.state, waiting.attempts, jobtypes.RUNS[held.id]) == (JobState.WAITING, 0, 0)
+    assert runtime.store.get(other.id).state is JobState.COMPLETED
+    operations.resume_queue(runtime, Q, tenant_id="t1")
+    assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+    done = runtime.store.get(held.id)
+    assert (done.state, done.attempts, jobtypes.RUNS[held.id]) == (JobState.COMPLETED, 1, 1)
+
+
+def test_worker_reading_job_by_job_still_defers_a_paused_tenants_jobs(runtime, monkeypatch) -> None:
+    held, other = add(runtime, "a", tenant="t1"), add(runtime, "b", tenant="t2")
+    runtime.store.set_paused(Q, True, tenant_id="t1")
+
+    def unavailable(job_ids):
+        raise ConnectionError("store unreachable for the batch read")
+
+    monkeypatch.setattr(runtime.store, "get_many", unavailable)
+    assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+    assert (runtime.store.get(held.id).state, jobtypes.RUNS[held.id]) == (JobState.WAITING, 0)
+    assert runtime.store.get(other.id).state is JobState.COMPLETED
 
 
 def test_worker_sees_a_pause_made_before_the_batch(runtime) -> None:

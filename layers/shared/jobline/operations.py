@@ -57,7 +57,8 @@ def queue_stats(runtime: Runtime, queue: str, *, tenant_id: str | None = None, w
         completed=counts[JobState.COMPLETED],
         failed=counts[JobState.FAILED],
         delayed=counts[JobState.DELAYED],
-        paused=runtime.store.is_paused(queue),
+        # A tenant sees its queue paused when an operator paused it or its admin paused its jobs there.
+        paused=runtime.store.is_paused(queue, tenant_id=tenant_id),
         sqs_visible=depths["visible"],
         sqs_in_flight=depths["in_flight"],
         sqs_delayed=depths["delayed"],
@@ -137,18 +138,26 @@ def remove_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenan
     return job
 
 
-def pause_queue(runtime: Runtime, queue: str) -> None:
-    """Stop consumption: messages wait on the queue and no attempt is spent."""
+def pause_queue(runtime: Runtime, queue: str, *, tenant_id: str | None = None) -> None:
+    """Stop consumption: messages wait on the queue and no attempt is spent.
+
+    With `tenant_id`, only that tenant's jobs wait (the worker defers them, as it does a paused
+    queue's) and the other tenants' run; without, the queue stops for everyone: its event source
+    mapping is disabled in AWS, the same flag locally.
+    """
     get_queue(queue)
-    runtime.store.set_paused(queue, True)
-    runtime.switch.set_enabled(queue, False)
+    runtime.store.set_paused(queue, True, tenant_id=tenant_id)
+    if tenant_id is None:
+        runtime.switch.set_enabled(queue, False)
 
 
-def resume_queue(runtime: Runtime, queue: str) -> None:
-    """Restart consumption of a paused queue."""
+def resume_queue(runtime: Runtime, queue: str, *, tenant_id: str | None = None) -> None:
+    """Restart consumption of a paused queue, or of `tenant_id`'s jobs on it (a queue paused for
+    everyone stays paused until an operator resumes it)."""
     get_queue(queue)
-    runtime.store.set_paused(queue, False)
-    runtime.switch.set_enabled(queue, True)
+    runtime.store.set_paused(queue, False, tenant_id=tenant_id)
+    if tenant_id is None:
+        runtime.switch.set_enabled(queue, True)
 
 
 def _delete_all(runtime: Runtime, jobs: list[Job]) -> int:

@@ -5,7 +5,8 @@ Timeline of one delivery:
     receive ─▶ read job ─▶ (removed | finished | stale dispatch) ─▶ ack, nothing runs
                     │
                     ├─▶ another worker's lease is live ─▶ leave the message, look again when it ends
-                    ├─▶ queue paused / rate limited / not due ─▶ re-send with a delay, ack (no attempt spent)
+                    ├─▶ queue (or its tenant there) paused / rate limited / not due ─▶ re-send with a delay,
+                    │   ack (no attempt spent)
                     ▼
                CAS waiting→active (attempts+1, lease) ─▶ run the function under its timeout
                     │
@@ -44,11 +45,11 @@ from jobline.queues import QueueSettings, get_queue
 from jobline.retry import next_retry_delay
 from jobline.runtime import Runtime
 from jobline.states import JobState
-from jobline.store.base import Replacement
+from jobline.store.base import Pauses, Replacement
 from jobline.timeouts import run_with_timeout
 from jobline.transport import MAX_DELAY_SECONDS
 
-# How long a paused queue's message waits before it looks at the flag again.
+# How long a paused queue's (or paused tenant's) message waits before it looks at the flags again.
 PAUSED_RECHECK_SECONDS = 30
 # A lease outlives the job timeout by this much, so only a dead worker loses its lease.
 LEASE_GRACE_SECONDS = 30
@@ -86,7 +87,7 @@ class _Batch:
 
     messages: list[tuple[str, JobMessage]]  # (message id, message), in the order they are handled
     jobs: dict[str, Job]  # read up front; each serves its first message only
-    paused: set[str] | None  # None: read the flag per message
+    paused: Pauses | None  # None: read the flags per message
     claimed: dict[str, Job] = dataclasses.field(default_factory=dict)  # by message id, claimed ahead
     claim_size: int = 1
     last_claim: tuple[float, int] = (0.0, 0)  # (monotonic time, jobs) of the latest claim
@@ -126,7 +127,7 @@ class Worker:
         return dict(response)
 
     def _read_batch(self, event: dict[str, Any]) -> _Batch:
-        """Read the batch's jobs and the paused queues in two round trips, not two per record."""
+        """Read the batch's jobs and the pauses in two round trips, not two per record."""
         messages = []
         for record in event.get("Records", []):
             try:
@@ -135,7 +136,7 @@ class Worker:
                 continue  # the record fails on its own when its turn comes
         try:
             jobs = self.runtime.store.get_many([message.job_id for _, message in messages])
-            paused = self.runtime.store.paused_queues()
+            paused = self.runtime.store.pauses()
         except Exception:  # noqa: BLE001 - each record reads for itself then, and fails on its own
             logger.warning("batch prefetch failed; reading job by job", exc_info=True)
             jobs, paused = {}, None
@@ -148,10 +149,11 @@ class Worker:
         prefetched = batch.jobs.pop(job_id, None)
         return prefetched if prefetched is not None else self.runtime.store.get(job_id)
 
-    def _is_paused(self, queue: str) -> bool:
+    def _is_paused(self, job: Job) -> bool:
+        """Whether the job's queue is paused, or its tenant's jobs on that queue are."""
         if self._batch is not None and self._batch.paused is not None:
-            return queue in self._batch.paused
-        return self.runtime.store.is_paused(queue)
+            return self._batch.paused.stops(job.queue, job.tenant_id)
+        return self.runtime.store.is_paused(job.queue, tenant_id=job.tenant_id)
 
     def _flush(self) -> None:
         self._announcer.flush()
@@ -242,7 +244,7 @@ class Worker:
         if job.state is JobState.ACTIVE and job.lease_until and job.lease_until > now:
             wait = (job.lease_until - now).total_seconds() + 1
             raise RedeliverLater(wait, Outcome.DEFERRED, "another worker holds the job")
-        if self._is_paused(job.queue):
+        if self._is_paused(job):
             return self._requeue(message, PAUSED_RECHECK_SECONDS, "queue paused")
         if job.run_at and job.state is JobState.DELAYED and (job.run_at - now).total_seconds() > 1:
             return self._requeue(message, (job.run_at - now).total_seconds(), "not due yet")
@@ -331,7 +333,7 @@ class Worker:
             if (
                 job.state is JobState.WAITING
                 and job.dispatch == message.dispatch
-                and job.queue not in batch.paused
+                and not batch.paused.stops(job.queue, job.tenant_id)
                 and settings.rate_limit is None
                 and job.attempts < job.max_attempts
             ):

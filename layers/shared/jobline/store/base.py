@@ -33,6 +33,30 @@ def empty_counts() -> dict[JobState, int]:
 
 
 @dataclasses.dataclass(frozen=True)
+class Pauses:
+    """What is paused: whole queues (by an operator, for everyone) and one tenant's jobs on a
+    queue (by that tenant's admin; the other tenants' jobs run)."""
+
+    queues: frozenset[str] = frozenset()
+    tenants: frozenset[tuple[str, str]] = frozenset()  # (queue, tenant_id)
+
+    def stops(self, queue: str, tenant_id: str | None = None) -> bool:
+        """Whether a job of `tenant_id` on `queue` must wait (its queue or its tenant there is paused)."""
+        return queue in self.queues or (tenant_id is not None and (queue, tenant_id) in self.tenants)
+
+
+def tenant_pause_key(queue: str, tenant_id: str) -> str:
+    """How a store keeps one tenant's pause of a queue as one string: queue names hold no '/'."""
+    return f"{queue}/{tenant_id}"
+
+
+def tenant_pause_of(key: str) -> tuple[str, str]:
+    """The (queue, tenant_id) of a `tenant_pause_key`."""
+    queue, _, tenant_id = key.partition("/")
+    return queue, tenant_id
+
+
+@dataclasses.dataclass(frozen=True)
 class Replacement:
     """One write of `replace_many`: `job` over the stored `previous` copy at `expected_version`."""
 
@@ -125,12 +149,16 @@ class JobStore(abc.ABC):
         """
 
     @abc.abstractmethod
-    def set_paused(self, queue: str, paused: bool) -> None:
-        """Record whether `queue` is paused."""
+    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
+        """Record whether `queue` is paused: for everyone, or only for `tenant_id`'s jobs when given."""
 
     @abc.abstractmethod
+    def pauses(self) -> Pauses:
+        """The paused queues and the (queue, tenant) pauses, in one read."""
+
     def paused_queues(self) -> set[str]:
-        """The names of the paused queues."""
+        """The names of the queues paused for everyone."""
+        return set(self.pauses().queues)
 
     @abc.abstractmethod
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
@@ -169,8 +197,9 @@ class JobStore(abc.ABC):
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
 
-    def is_paused(self, queue: str) -> bool:
-        return queue in self.paused_queues()
+    def is_paused(self, queue: str, *, tenant_id: str | None = None) -> bool:
+        """Whether `queue` is paused for everyone or, when `tenant_id` is given, for that tenant."""
+        return self.pauses().stops(queue, tenant_id)
 
 
 def window_bounds(now: dt.datetime, per_seconds: int) -> tuple[int, float]:

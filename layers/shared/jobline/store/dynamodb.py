@@ -4,7 +4,8 @@ Items (pk / sk):
 - `job#{id}` / `job`: the job as JSON in `doc`, plus `version` for compare-and-swap and the
   index keys of two GSIs, `by_queue_state` and `by_tenant_queue_state`;
 - `counts#{queue}` / `all` and `counts#{queue}` / `tenant#{tenant_id}`: one number per state;
-- `queues` / `paused`: a string set of paused queue names;
+- `queues` / `paused`: a string set of paused queue names (`names`) and one of `queue/tenant`
+  pauses (`tenants`, one tenant's jobs on a queue);
 - `rate#{queue}` / `{window}`: the starts counted in one fixed rate window.
 """
 
@@ -27,7 +28,16 @@ from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
 from jobline.schedules import Schedule
 from jobline.states import JobState
-from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
+from jobline.store.base import (
+    MAX_PAGE,
+    JobStore,
+    Pauses,
+    empty_counts,
+    newest_first,
+    tenant_pause_key,
+    tenant_pause_of,
+    window_bounds,
+)
 
 # The table schema; template.yaml declares the same, and a template test compares the two.
 PARTITION_KEY = "pk"
@@ -285,24 +295,28 @@ class DynamoJobStore(JobStore):
         values = {":pk": {"S": key}, ":next": {"S": f"{_micros(until) + 1:020d}"}}
         return self._query(index, f"{prefix}pk = :pk AND {prefix}sk < :next", values, forward=True, wanted=limit)
 
-    def set_paused(self, queue: str, paused: bool) -> None:
-        """Record whether `queue` is paused."""
+    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
+        """Record whether `queue` is paused, for everyone or for `tenant_id` only."""
         # ADD/DELETE on a string set never writes an empty set (which DynamoDB refuses):
         # deleting the last name removes the attribute.
+        attribute, member = ("names", queue) if tenant_id is None else ("tenants", tenant_pause_key(queue, tenant_id))
         with self._write_lock:
             self._client.update_item(
                 TableName=self._table,
                 Key={PARTITION_KEY: {"S": "queues"}, SORT_KEY: {"S": "paused"}},
                 UpdateExpression=f"{'ADD' if paused else 'DELETE'} #names :name",
-                ExpressionAttributeNames={"#names": "names"},
-                ExpressionAttributeValues={":name": {"SS": [queue]}},
+                ExpressionAttributeNames={"#names": attribute},
+                ExpressionAttributeValues={":name": {"SS": [member]}},
             )
 
-    def paused_queues(self) -> set[str]:
-        """The names of the paused queues; no item or no attribute means none."""
+    def pauses(self) -> Pauses:
+        """The paused queues and tenant pauses: two attributes of one item, one read; none if absent."""
         key = {PARTITION_KEY: {"S": "queues"}, SORT_KEY: {"S": "paused"}}
         item = self._client.get_item(TableName=self._table, Key=key, ConsistentRead=True).get("Item", {})
-        return set(item.get("names", {}).get("SS", []))
+        return Pauses(
+            queues=frozenset(item.get("names", {}).get("SS", [])),
+            tenants=frozenset(tenant_pause_of(k) for k in item.get("tenants", {}).get("SS", [])),
+        )
 
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
         """Count one job start against `queue`'s fixed window; 0 if allowed, else the seconds left."""

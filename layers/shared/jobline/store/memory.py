@@ -11,7 +11,7 @@ from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
 from jobline.schedules import Schedule
 from jobline.states import JobState
-from jobline.store.base import MAX_PAGE, JobStore, empty_counts, newest_first, window_bounds
+from jobline.store.base import MAX_PAGE, JobStore, Pauses, empty_counts, newest_first, window_bounds
 
 
 class MemoryJobStore(JobStore):
@@ -21,6 +21,7 @@ class MemoryJobStore(JobStore):
         self._lock = threading.Lock()
         self._jobs: dict[str, Job] = {}
         self._paused: set[str] = set()
+        self._paused_tenants: set[tuple[str, str]] = set()
         self._rate: dict[tuple[str, int], int] = defaultdict(int)
         self._schedules: dict[str, Schedule] = {}
         self._counters: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
@@ -102,16 +103,18 @@ class MemoryJobStore(JobStore):
             )
             return [j.model_copy(deep=True) for j in jobs[:limit]]
 
-    def set_paused(self, queue: str, paused: bool) -> None:
+    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
         with self._lock:
+            flags: set = self._paused if tenant_id is None else self._paused_tenants
+            key = queue if tenant_id is None else (queue, tenant_id)
             if paused:
-                self._paused.add(queue)
+                flags.add(key)
             else:
-                self._paused.discard(queue)
+                flags.discard(key)
 
-    def paused_queues(self) -> set[str]:
+    def pauses(self) -> Pauses:
         with self._lock:
-            return set(self._paused)
+            return Pauses(queues=frozenset(self._paused), tenants=frozenset(self._paused_tenants))
 
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
         window, left = window_bounds(now, per_seconds)

@@ -7,6 +7,7 @@ different indexes share a key):
 - `idx:{queue}:{state}`              sorted set of job ids, score = `Job.index_time()` as a Unix timestamp
 - `tidx:{tenant}:{queue}:{state}`    the same, for one tenant
 - `paused`                           set of paused queue names
+- `paused-tenants`                   set of `queue/tenant` pauses (one tenant's jobs on a queue)
 - `rate:{queue}:{window}`            jobs started in one fixed rate window
 """
 
@@ -24,7 +25,17 @@ from jobline.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.jobs import Job
 from jobline.schedules import Schedule
 from jobline.states import JobState
-from jobline.store.base import MAX_PAGE, JobStore, Replacement, empty_counts, newest_first, window_bounds
+from jobline.store.base import (
+    MAX_PAGE,
+    JobStore,
+    Pauses,
+    Replacement,
+    empty_counts,
+    newest_first,
+    tenant_pause_key,
+    tenant_pause_of,
+    window_bounds,
+)
 
 # KEYS: job, queue index, tenant index. ARGV: json, score, id. Returns the stored JSON if the id is taken.
 _CREATE = """
@@ -305,20 +316,41 @@ class RedisJobStore(JobStore):
         ids = self._client.zrangebyscore(key, "-inf", repr(until.timestamp()), start=0, num=limit)
         return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
 
-    def set_paused(self, queue: str, paused: bool) -> None:
-        """Record whether `queue` is paused."""
+    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
+        """Record whether `queue` is paused, for everyone or for `tenant_id` only."""
+        key, member = (
+            (f"{self._prefix}paused", queue)
+            if tenant_id is None
+            else (f"{self._prefix}paused-tenants", tenant_pause_key(queue, tenant_id))
+        )
         if paused:
-            self._client.sadd(f"{self._prefix}paused", queue)
+            self._client.sadd(key, member)
         else:
-            self._client.srem(f"{self._prefix}paused", queue)
+            self._client.srem(key, member)
+
+    def pauses(self) -> Pauses:
+        """Both sets, in one round trip."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.smembers(f"{self._prefix}paused")
+        pipe.smembers(f"{self._prefix}paused-tenants")
+        queues, tenants = pipe.execute()
+        return Pauses(
+            queues=frozenset(_text(name) for name in queues),
+            tenants=frozenset(tenant_pause_of(_text(key)) for key in tenants),
+        )
 
     def paused_queues(self) -> set[str]:
-        """The names of the paused queues."""
+        """The names of the queues paused for everyone."""
         return {_text(name) for name in self._client.smembers(f"{self._prefix}paused")}
 
-    def is_paused(self, queue: str) -> bool:
-        """Whether `queue` is paused, without reading the whole set."""
-        return bool(self._client.sismember(f"{self._prefix}paused", queue))
+    def is_paused(self, queue: str, *, tenant_id: str | None = None) -> bool:
+        """Whether `queue` (or `tenant_id`'s jobs on it) is paused, without reading the whole sets."""
+        if tenant_id is None:
+            return bool(self._client.sismember(f"{self._prefix}paused", queue))
+        pipe = self._client.pipeline(transaction=False)
+        pipe.sismember(f"{self._prefix}paused", queue)
+        pipe.sismember(f"{self._prefix}paused-tenants", tenant_pause_key(queue, tenant_id))
+        return any(pipe.execute())
 
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
         """0.0 if a start in `queue`'s current window is allowed (and counted), else the seconds left in it."""
