@@ -20,7 +20,7 @@ def jobs(runtime, job_types):
     """Tenant A: 3 waiting, 1 delayed, 2 failed, 1 completed, 1 active; tenant B: 1 waiting, 1 failed."""
     made = {
         "waiting": [add_job(runtime, data={"n": n}) for n in range(3)],
-        "delayed": [add_job(runtime, delay=3600)],
+        "delayed": [add_job(runtime, delay=3_600_000)],
         "failed": [move_to(runtime, add_job(runtime), JobState.FAILED) for _ in range(2)],
         "completed": [move_to(runtime, add_job(runtime), JobState.COMPLETED)],
         "active": [move_to(runtime, add_job(runtime), JobState.ACTIVE)],
@@ -61,9 +61,16 @@ def test_admin_list_jobs_pages_with_inclusive_start_end(api, jobs, admin_a) -> N
     assert listed == [j.id for j in jobs["waiting"]]  # oldest first, tenant B's job not among them
 
 
-def test_admin_list_jobs_defaults_to_waiting_first_fifty(api, jobs, admin_a) -> None:
+def test_admin_list_jobs_defaults_to_waiting_0_to_10(api, jobs, admin_a) -> None:
     data = api.get(f"{ADMIN}/{Q}/jobs", token=admin_a).data
-    assert (data["state"], data["start"], data["end"], len(data["jobs"])) == ("waiting", 0, 49, 3)
+    assert (data["state"], data["start"], data["end"], len(data["jobs"])) == ("waiting", 0, 10, 3)
+
+
+def test_admin_list_jobs_default_page_holds_eleven_jobs(memory_api, memory_runtime, job_types, admin_a) -> None:
+    """Seed 002: `start` 0 and `end` 10 by default, both inclusive."""
+    made = [add_job(memory_runtime, data={"n": n}) for n in range(13)]
+    data = memory_api.get(f"{ADMIN}/{Q}/jobs", token=admin_a).data
+    assert [j["jobId"] for j in data["jobs"]] == [j.id for j in made[:11]]
 
 
 def test_admin_list_failed_jobs_shows_failed_reason(api, jobs, admin_a) -> None:
@@ -154,8 +161,33 @@ def test_admin_pause_and_resume_by_operator_flip_the_paused_flag(memory_api, mem
     assert not memory_runtime.store.is_paused("email")
 
 
-def test_admin_pause_unknown_queue_answers_404(memory_api, operator) -> None:
+def test_admin_pause_unknown_queue_answers_404(memory_api, operator, admin_a) -> None:
     assert memory_api.post(f"{ADMIN}/nope/pause", token=operator).status == 404
+    assert memory_api.post(f"{ADMIN}/nope/resume", token=admin_a).status == 404
+
+
+def test_admin_pause_by_tenant_admin_pauses_only_its_tenant(
+    memory_api, memory_runtime, admin_a, admin_b, operator
+) -> None:
+    paused = memory_api.post(f"{ADMIN}/email/pause", token=admin_a)
+    assert (paused.status, paused.data) == (200, {"queues": ["email"], "paused": True})
+    assert paused.json["message"] == "queue paused for tenant tenant-a"
+    store = memory_runtime.store
+    assert store.is_paused("email", tenant_id="tenant-a")
+    assert not store.is_paused("email", tenant_id="tenant-b")
+    assert store.paused_queues() == set()  # the queue itself runs: the event source stays enabled
+    assert memory_api.get(f"{ADMIN}/email/stats", token=admin_a).data["paused"] is True
+    assert memory_api.get(f"{ADMIN}/email/stats", token=admin_b).data["paused"] is False
+    assert memory_api.get(f"{ADMIN}/email/stats", token=operator).data["paused"] is False
+    by_queue = {q["queue"]: q for q in memory_api.get(f"{ADMIN}/stats", token=admin_a).data}
+    assert by_queue["email"]["paused"] is True and by_queue["sms"]["paused"] is False
+    # An admin's resume cannot lift an operator's pause of the whole queue.
+    memory_api.post(f"{ADMIN}/email/pause", token=operator)
+    resumed = memory_api.post(f"{ADMIN}/email/resume", token=admin_a)
+    assert (resumed.status, resumed.data["paused"]) == (200, False)
+    assert store.pauses().tenants == frozenset()  # its own pause is lifted
+    assert store.paused_queues() == {"email"}
+    assert memory_api.get(f"{ADMIN}/email/stats", token=admin_a).data["paused"] is True
 
 
 def test_admin_clean_removes_finished_jobs_of_admins_tenant_only(api, runtime, jobs, admin_a) -> None:

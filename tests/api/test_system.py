@@ -57,8 +57,29 @@ def test_metrics_by_operator_answers_prometheus_text(memory_api, memory_runtime,
     assert 'queue_dlq_depth{queue="email"} 0' in text
     samples = [line for line in text.splitlines() if line.startswith("queue_jobs_waiting{")]
     assert len(samples) == len(QUEUES)
-    sample = re.compile(r'^[a-z_]+\{queue="[a-z-]+"(,(status|le)="[^"]+")?\} [\d.e+-]+$')
+    sample = re.compile(r'^[a-z_]+\{queue="[a-z-]+"(,status="[^"]+"|,job_type="[^"]+"(,le="[^"]+")?)?\} [\d.e+-]+$')
     assert all(sample.match(line) for line in text.splitlines() if not line.startswith("#"))
+
+
+def test_metrics_at_the_root_path_is_the_same_route_for_operators(
+    memory_api, memory_runtime, job_types, operator, admin_a
+) -> None:
+    """Seed 002 scrapes /metrics: the same answer as /api/v1/metrics, the same token and role."""
+    add_job(memory_runtime, queue="email", name="send-email", data={"to": "a", "subject": "b"})
+    root = memory_api.get("/metrics", token=operator)
+    assert root.status == 200
+    assert root.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert 'queue_jobs_waiting{queue="email"} 1' in root.text
+    assert root.text == memory_api.get(f"{V1}/metrics", token=operator).text
+    assert memory_api.get("/metrics").status == 401
+    refused = memory_api.get("/metrics", token=admin_a)
+    assert (refused.status, refused.json["message"]) == (403, "this action needs the operator role")
+
+
+def test_metrics_at_the_root_path_is_in_the_openapi_document(memory_api) -> None:
+    paths = memory_api.get(f"{V1}/openapi.json").json["paths"]
+    assert "403" in paths["/metrics"]["get"]["responses"]
+    assert "get" in paths[f"{V1}/metrics"]
 
 
 def test_queues_stats_answers_every_queue_for_callers_tenant(api, runtime, job_types, user_b) -> None:
@@ -203,10 +224,13 @@ def test_unexpected_error_answers_500_envelope_without_details(memory_api, memor
     assert answer.json == {"success": False, "message": "internal error", "errors": []}
 
 
-def test_admin_page_outside_the_api_prefix_is_public_html(memory_api) -> None:
-    answer = memory_api.get("/admin")
+@pytest.mark.parametrize("path", ["/admin", "/admin/jobs"])
+def test_admin_page_outside_the_api_prefix_is_public_html(memory_api, path: str) -> None:
+    """At /admin, and at /admin/jobs where seed 002 has its page."""
+    answer = memory_api.get(path)
     assert answer.status == 200
     assert answer.headers["Content-Type"].startswith("text/html")
+    assert "<title>" in answer.text and 'const API = "/api/v1"' in answer.text
 
 
 def test_waitlist_offer_answer_routes_take_no_bearer_token(memory_api) -> None:

@@ -1,8 +1,9 @@
 """Job metrics, two ways.
 
-- In the job store: processed counts by outcome and a duration histogram. Prometheus'
-  `/metrics` reads them (counters and a histogram, never decreasing, unlike the retained
-  completed/failed counts that retention lowers).
+- In the job store: processed counts by outcome and a duration histogram per job type, all in
+  the queue's one counter set, written with the job's outcome. Prometheus' `/metrics` reads
+  them (counters and histograms, never decreasing, unlike the retained completed/failed
+  counts that retention lowers).
 - As CloudWatch embedded metric format (Powertools Metrics): `JobsProcessed`,
   `JobDuration`, `JobWaitTime` and `JobAttempts` by queue and status, one EMF line per
   (queue, status) after each batch, which CloudWatch turns into metrics from the logs
@@ -39,15 +40,26 @@ def counter_name(queue: str) -> str:
     return f"jobs:{queue}"
 
 
+def _typed(field: str, job_type: str) -> str:
+    """A histogram field of one job type: `duration_sum/bookings-csv`. The part before the first
+    '/' is the field (which never holds one), the rest the job type (which may)."""
+    return f"{field}/{job_type}"
+
+
 def increments(job: Job) -> dict[str, float]:
-    """The counter increments for a job that just finished: its outcome and its last attempt's length."""
+    """The counter increments for a job that just finished: its outcome, and its last attempt's
+    length in its job type's duration histogram."""
     seconds = 0.0
     if job.started_at is not None and job.finished_at is not None:
         seconds = max(0.0, (job.finished_at - job.started_at).total_seconds())
-    increments = {f"processed:{job.state.value}": 1.0, "duration_sum": seconds, "duration_count": 1.0}
+    increments = {
+        f"processed:{job.state.value}": 1.0,
+        _typed("duration_sum", job.name): seconds,
+        _typed("duration_count", job.name): 1.0,
+    }
     for bound in DURATION_BUCKETS:
         if seconds <= bound:
-            increments[f"le:{bound}"] = 1.0
+            increments[_typed(f"le:{bound}", job.name)] = 1.0
     return increments
 
 
@@ -64,27 +76,63 @@ def write_finished(runtime: Runtime, finished: Job, previous: Job) -> Job:
 
 
 @dataclasses.dataclass(frozen=True)
-class QueueMetrics:
-    """One queue's processed counts and duration histogram (cumulative buckets, as Prometheus has them)."""
+class DurationHistogram:
+    """One job type's final-attempt durations (cumulative buckets, as Prometheus has them)."""
 
-    queue: str
-    processed: dict[str, int]
+    job_type: str
     buckets: list[tuple[float, int]]
     duration_sum: float
     duration_count: int
 
 
+@dataclasses.dataclass(frozen=True)
+class QueueMetrics:
+    """One queue's processed counts and a duration histogram per job type."""
+
+    queue: str
+    processed: dict[str, int]
+    durations: list[DurationHistogram]
+
+    @property
+    def duration_count(self) -> int:
+        """Finished jobs measured, every job type together."""
+        return sum(h.duration_count for h in self.durations)
+
+    @property
+    def duration_sum(self) -> float:
+        return sum(h.duration_sum for h in self.durations)
+
+    @property
+    def buckets(self) -> list[tuple[float, int]]:
+        """The queue's histogram, every job type together."""
+        bounds = [*DURATION_BUCKETS, math.inf]
+        return [(bound, sum(dict(h.buckets)[bound] for h in self.durations)) for bound in bounds]
+
+
 def read_metrics(runtime: Runtime, queue: str) -> QueueMetrics:
-    """The queue's counters as Prometheus exposes them."""
+    """The queue's counters as Prometheus exposes them: one store read."""
     raw = runtime.store.read_counters(counter_name(queue))
-    count = int(raw.get("duration_count", 0))
-    buckets = [(bound, int(raw.get(f"le:{bound}", 0))) for bound in DURATION_BUCKETS]
+    by_type: dict[str, dict[str, float]] = defaultdict(dict)
+    for key, value in raw.items():
+        field, slash, job_type = key.partition("/")
+        if slash:
+            by_type[job_type][field] = value
+    durations = []
+    for job_type, fields in sorted(by_type.items()):
+        count = int(fields.get("duration_count", 0))
+        buckets = [(bound, int(fields.get(f"le:{bound}", 0))) for bound in DURATION_BUCKETS]
+        durations.append(
+            DurationHistogram(
+                job_type=job_type,
+                buckets=[*buckets, (math.inf, count)],
+                duration_sum=fields.get("duration_sum", 0.0),
+                duration_count=count,
+            )
+        )
     return QueueMetrics(
         queue=queue,
         processed={outcome: int(raw.get(f"processed:{outcome}", 0)) for outcome in OUTCOMES},
-        buckets=[*buckets, (math.inf, count)],
-        duration_sum=raw.get("duration_sum", 0.0),
-        duration_count=count,
+        durations=durations,
     )
 
 

@@ -1,7 +1,7 @@
 """Admin job routes (Bull-board style): stats, listing, retry, remove, promote, pause, clean, drain.
 
-Admins act on their own tenant's jobs; operators on every tenant's, and only they may
-pause or resume a queue, which stops it for everyone.
+Admins act on their own tenant's jobs; operators on every tenant's. An admin's pause stops
+its tenant's jobs on the queue (the others run); an operator's stops the queue for everyone.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from jobline.store.base import MAX_PAGE
 
 router = APIGatewayHttpRouter()
 TAGS = ["admin"]
-DEFAULT_PAGE_END = 49
+# Seed 002's default page: jobs 0..10 (inclusive, like BullMQ's getJobs).
+DEFAULT_PAGE_END = 10
 
 
 @router.get("/admin/jobs/stats", summary="Job counts of every queue", tags=TAGS, responses=responses(403))
@@ -108,20 +109,33 @@ def remove_job(
     return Envelope(message="job removed", data=JobView.of(job))
 
 
-@router.post("/admin/jobs/<queue>/pause", summary="Pause a queue (operators)", tags=TAGS, responses=responses(403, 404))
-def pause_queue(queue: QueuePath, runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
-    """Stop consumption; messages wait and no attempt is spent."""
-    operations.pause_queue(runtime, queue)
-    return Envelope(message="queue paused", data=QueuePaused(queues=[queue], paused=True))
+@router.post(
+    "/admin/jobs/<queue>/pause",
+    summary="Pause a queue (an admin: its tenant's jobs; an operator: everyone's)",
+    tags=TAGS,
+    responses=responses(403, 404),
+)
+def pause_queue(queue: QueuePath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
+    """Stop running the caller's tenant's jobs on `queue` (an operator: the whole queue); messages
+    wait and no attempt is spent."""
+    operations.pause_queue(runtime, queue, tenant_id=admin.scope)
+    return Envelope(message=_paused_message("paused", admin.scope), data=QueuePaused(queues=[queue], paused=True))
 
 
 @router.post(
-    "/admin/jobs/<queue>/resume", summary="Resume a queue (operators)", tags=TAGS, responses=responses(403, 404)
+    "/admin/jobs/<queue>/resume",
+    summary="Resume a queue (an admin: its tenant's jobs; an operator: everyone's)",
+    tags=TAGS,
+    responses=responses(403, 404),
 )
-def resume_queue(queue: QueuePath, runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
-    """Restart consumption of a paused queue."""
-    operations.resume_queue(runtime, queue)
-    return Envelope(message="queue resumed", data=QueuePaused(queues=[queue], paused=False))
+def resume_queue(queue: QueuePath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
+    """Run the caller's tenant's jobs on `queue` again (an operator: restart the whole queue)."""
+    operations.resume_queue(runtime, queue, tenant_id=admin.scope)
+    return Envelope(message=_paused_message("resumed", admin.scope), data=QueuePaused(queues=[queue], paused=False))
+
+
+def _paused_message(done: str, tenant_id: str | None) -> str:
+    return f"queue {done}" if tenant_id is None else f"queue {done} for tenant {tenant_id}"
 
 
 @router.post("/admin/jobs/<queue>/clean", summary="Remove old finished jobs", tags=TAGS, responses=responses(403, 404))

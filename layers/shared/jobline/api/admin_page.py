@@ -1,4 +1,5 @@
-"""The admin web page at /admin: one static HTML file, no build step; it calls the admin API."""
+"""The admin web page at /admin and /admin/jobs (seed 002's address): one static HTML file, no
+build step; it calls the admin API."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 router = APIGatewayHttpRouter()
 PAGE_PATH = "/admin"
+SEED_PAGE_PATH = "/admin/jobs"
+# Both serve the page, which holds no data: app.py lists them among the public routes.
+PAGE_PATHS = (PAGE_PATH, SEED_PAGE_PATH)
 PAGE = pathlib.Path(__file__).parent / "static" / "admin.html"
 # The page holds no data: it asks for a token and calls the API with it, so it may be public.
 # The policy keeps it from loading anything but itself and talking to anyone but this API.
@@ -29,6 +33,7 @@ def page_html() -> str:
     return PAGE.read_text(encoding="utf-8")
 
 
+@router.get(SEED_PAGE_PATH, include_in_schema=False)
 @router.get(PAGE_PATH, include_in_schema=False)
 def admin_page() -> Response[str]:
     """The admin page."""

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 import jobline
@@ -64,15 +65,16 @@ def render_metrics(stats: Iterable[QueueStats], processed: Iterable[QueueMetrics
         for outcome, count in sample.processed.items():
             lines.append(f'queue_jobs_processed_total{{queue="{_label(sample.queue)}",status="{outcome}"}} {count}')
     lines += [
-        "# HELP queue_job_duration_seconds How long a job's final attempt ran.",
+        "# HELP queue_job_duration_seconds How long a job's final attempt ran, by queue and job type.",
         "# TYPE queue_job_duration_seconds histogram",
     ]
     for sample in processed:
-        queue = _label(sample.queue)
-        for bound, count in sample.buckets:
-            lines.append(f'queue_job_duration_seconds_bucket{{queue="{queue}",le="{_bound(bound)}"}} {count}')
-        lines.append(f'queue_job_duration_seconds_sum{{queue="{queue}"}} {sample.duration_sum!r}')
-        lines.append(f'queue_job_duration_seconds_count{{queue="{queue}"}} {sample.duration_count}')
+        for histogram in sample.durations:
+            labels = f'queue="{_label(sample.queue)}",job_type="{_label(histogram.job_type)}"'
+            for bound, count in histogram.buckets:
+                lines.append(f'queue_job_duration_seconds_bucket{{{labels},le="{_bound(bound)}"}} {count}')
+            lines.append(f"queue_job_duration_seconds_sum{{{labels}}} {histogram.duration_sum!r}")
+            lines.append(f"queue_job_duration_seconds_count{{{labels}}} {histogram.duration_count}")
     return "\n".join(lines) + "\n"
 
 
@@ -96,20 +98,25 @@ def health(runtime: deps.RuntimeDep) -> Response[Envelope[Health]]:
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
 
-@router.get(
-    "/metrics",
-    summary="Queue gauges in Prometheus text format (operators)",
-    tags=["system"],
-    responses={
-        **responses(HTTPStatus.FORBIDDEN),
-        HTTPStatus.OK: {
-            "description": "Prometheus text exposition format 0.0.4",
-            "content": {PROMETHEUS_CONTENT_TYPE: {"schema": {"type": "string"}}},
-        },
+METRICS_PATH = "/metrics"
+# Seed 002's Prometheus scrape path, at the root beside /api/v1/metrics: the same route
+# function on a router that app.py mounts without the API prefix.
+root_router = APIGatewayHttpRouter()
+METRICS_SUMMARY = "Queue gauges, processed counters and job durations in Prometheus text format (operators)"
+METRICS_RESPONSES: dict[int, OpenAPIResponse] = {
+    **responses(HTTPStatus.FORBIDDEN),
+    HTTPStatus.OK: {
+        "description": "Prometheus text exposition format 0.0.4",
+        "content": {PROMETHEUS_CONTENT_TYPE: {"schema": {"type": "string"}}},
     },
-)
+}
+
+
+@root_router.get(METRICS_PATH, summary=METRICS_SUMMARY, tags=["system"], responses=METRICS_RESPONSES)
+@router.get(METRICS_PATH, summary=METRICS_SUMMARY, tags=["system"], responses=METRICS_RESPONSES)
 def metrics(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Response[str]:
-    """Every queue's counts, SQS depths and DLQ depth as gauges."""
+    """Every queue's counts, SQS depths and DLQ depth as gauges; processed jobs by outcome; the
+    final attempt's duration by queue and job type."""
     text = render_metrics(
         (operations.queue_stats(runtime, name) for name in QUEUES),
         (read_metrics(runtime, name) for name in QUEUES),
