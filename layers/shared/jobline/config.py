@@ -39,6 +39,10 @@ class Settings(BaseSettings):
     jobline_callbacks_allow_private: bool = False
     # The verified SES identity every e-mail is sent from.
     jobline_email_sender: str = "noreply@jobline.local"
+    # The Amazon Bedrock model the `ai` queue's jobs call (a model id or an inference profile id).
+    jobline_bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
+    # The public site the sitemap job lists pages of: `<url>/<tenant>/…` unless a job gives its own.
+    jobline_site_url: str = "https://www.jobline.local"
     database_url: str = "postgresql+pg8000://postgres@127.0.0.1:5432/jobline"
     aws_endpoint_url: str | None = None  # the local stack points every client at moto
 
