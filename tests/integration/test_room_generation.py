@@ -59,6 +59,7 @@ def test_immediate_month_completes_inline_with_result_shape(rt, tenant) -> None:
         "totalRoomsCreated": 31,
         "totalDatesProcessed": 31,
         "errors": [],
+        "jobId": outcome.job.id,
         "message": "31 rooms created, 0 already existed",
     }
     rooms = rooms_of(rt, cat)
@@ -199,7 +200,6 @@ def fields_of(exc: InvalidPayload) -> dict[str, str]:
             "scheduledAt",
             "must be in the future",
         ),
-        ({"scheduledAt": NOW + dt.timedelta(days=1)}, "scheduledAt", "is only allowed when scheduleType is scheduled"),
     ],
 )
 def test_generation_request_validation_names_the_field(rt, tenant, changes, field, message) -> None:
@@ -209,6 +209,16 @@ def test_generation_request_validation_names_the_field(rt, tenant, changes, fiel
         service.request_generation(rt, RoomGenerationRequest(**body), tenant_id=tenant)
     assert fields_of(caught.value) == {field: message}
     assert rooms_of(rt, cat) == []
+
+
+def test_scheduled_at_with_an_immediate_generation_is_ignored_and_noted(rt, tenant) -> None:
+    cat = category(rt, tenant)
+    # As the Bull service's own request body has it: "Required for scheduled jobs", sent with immediate.
+    req = request(cat, dt.date(2027, 1, 1), dt.date(2027, 1, 31), scheduleType="immediate", scheduledAt=NOW)
+    outcome = service.request_generation(rt, req, tenant_id=tenant)
+    assert outcome.kind == "completed"
+    assert outcome.job.run_at is None
+    assert outcome.notes == ("scheduledAt applies to scheduled generations only and was ignored",)
 
 
 def test_exactly_five_years_is_allowed(rt, tenant) -> None:
@@ -243,7 +253,15 @@ def test_room_stats_count_by_status_within_range(rt, tenant) -> None:
             .values(status=RoomStatus.BOOKED)
         )
     stats = service.room_stats(rt, cat.id, tenant_id=tenant, start=dt.date(2027, 6, 1), end=dt.date(2027, 6, 10))
-    assert stats == {"totalRooms": 10, "availableRooms": 5, "bookedRooms": 5, "blockedRooms": 0}
+    assert stats == service.RoomStats(
+        category_id=cat.id,
+        first_day=dt.date(2027, 6, 1),
+        last_day=dt.date(2027, 6, 10),
+        total=10,
+        available=5,
+        booked=5,
+        blocked=0,
+    )
 
 
 def test_worker_job_for_category_deleted_meanwhile_fails_without_retries(rt, tenant) -> None:
@@ -255,3 +273,141 @@ def test_worker_job_for_category_deleted_meanwhile_fails_without_retries(rt, ten
     failed = rt.store.get(outcome.job.id)
     assert failed.state is JobState.FAILED and failed.attempts == 1
     assert "not found" in failed.error
+
+
+# ---------------------------------------------------------------- dates as the seed writes them
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "days"),
+    [
+        ("2028-02-01T00:00:00.000Z", "2028-02-29T23:59:59.999Z", 29),
+        ("2027-02-01T00:00:00.000Z", "2027-02-28T23:59:59.999Z", 28),
+        ("2027-02-01", "2027-02-28", 28),
+        ("2027-02-01T00:00:00.000Z", "2027-03-01T00:00:00.000Z", 29),  # the moment 1 March begins is in 1 March
+        ("2027-02-01T12:00:00.000Z", "2027-02-01T12:00:00.001Z", 1),
+        ("2027-02-01T23:30:00-01:00", "2027-02-03", 2),  # 00:30 on 2 February in UTC
+    ],
+)
+def test_range_covers_the_utc_days_its_bounds_fall_on(rt, tenant, start, end, days) -> None:
+    cat = category(rt, tenant)
+    outcome = service.request_generation(rt, request(cat, start, end), tenant_id=tenant)
+    assert outcome.job.result["totalDatesProcessed"] == days
+    assert len(rooms_of(rt, cat)) == days
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("2027-02-01", "2027-02-01"),  # plain dates: as before, the end must come after the start
+        ("2027-02-01T10:00:00.000Z", "2027-02-01T10:00:00.000Z"),
+        ("2027-02-02T00:00:00.000Z", "2027-02-01T23:59:59.999Z"),
+    ],
+)
+def test_end_not_after_start_is_refused_on_end_date(rt, tenant, start, end) -> None:
+    cat = category(rt, tenant)
+    with pytest.raises(InvalidPayload) as caught:
+        service.request_generation(rt, request(cat, start, end), tenant_id=tenant)
+    assert fields_of(caught.value) == {"endDate": "must be after startDate"}
+
+
+def test_start_earlier_today_is_not_in_the_past(rt, tenant) -> None:
+    cat = category(rt, tenant)
+    outcome = service.request_generation(
+        rt, request(cat, "2026-11-25T00:00:00.000Z", "2026-11-30T23:59:59.999Z"), tenant_id=tenant
+    )
+    assert outcome.job.result["totalDatesProcessed"] == 6
+
+
+def test_job_data_keeps_the_bounds_as_sent_and_the_worker_reads_them(rt, tenant) -> None:
+    cat = category(rt, tenant)
+    req = request(cat, "2027-01-01T00:00:00.000Z", "2028-03-31T23:59:59.999Z", batchSize=200)
+    outcome = service.request_generation(rt, req, tenant_id=tenant)
+    assert outcome.kind == "queued"
+    assert outcome.job.data["startDate"] == "2027-01-01T00:00:00.000Z"
+    assert outcome.job.data["endDate"] == "2028-03-31T23:59:59.999Z"
+    deliver(rt, Worker(rt), Q)
+    done = rt.store.get(outcome.job.id)
+    assert done.result["totalRoomsCreated"] == 456
+    assert done.result["jobId"] == outcome.job.id
+
+
+def test_scheduled_beyond_366_days_is_refused_on_scheduled_at(rt, tenant) -> None:
+    cat = category(rt, tenant)
+    req = request(
+        cat,
+        dt.date(2028, 2, 1),
+        dt.date(2028, 2, 29),
+        scheduleType="scheduled",
+        scheduledAt=NOW + dt.timedelta(days=367),
+    )
+    with pytest.raises(InvalidPayload) as caught:
+        service.request_generation(rt, req, tenant_id=tenant)
+    assert fields_of(caught.value) == {"scheduledAt": "must be within 366 days"}
+
+
+def test_room_stats_range_from_date_times_counts_their_utc_days(rt, tenant) -> None:
+    cat = category(rt, tenant)
+    service.request_generation(rt, request(cat, dt.date(2027, 6, 1), dt.date(2027, 6, 30)), tenant_id=tenant)
+    stats = service.room_stats(
+        rt,
+        cat.id,
+        tenant_id=tenant,
+        start=dt.datetime(2027, 6, 1, tzinfo=dt.UTC),
+        end=dt.datetime(2027, 6, 10, 23, 59, 59, 999000, tzinfo=dt.UTC),
+    )
+    assert (stats.first_day, stats.last_day, stats.total) == (dt.date(2027, 6, 1), dt.date(2027, 6, 10), 10)
+    with pytest.raises(InvalidPayload):
+        service.room_stats(rt, cat.id, tenant_id=tenant, start=dt.date(2027, 6, 2), end=dt.date(2027, 6, 1))
+
+
+# ---------------------------------------------------------------- the queue or job store unavailable
+
+
+@pytest.fixture
+def sqs_gone(rt):
+    """The room-generation queue deleted from (moto's) SQS: every send fails, the job store still works."""
+    rt.transport._sqs.delete_queue(QueueUrl=rt.transport.queue_url(Q))
+    return rt
+
+
+def test_queue_unavailable_immediate_generation_runs_in_the_request_and_keeps_no_job(sqs_gone, tenant) -> None:
+    rt = sqs_gone
+    cat = category(rt, tenant)
+    outcome = service.request_generation(rt, request(cat, dt.date(2027, 2, 1), dt.date(2027, 2, 28)), tenant_id=tenant)
+    assert outcome.kind == "sync"
+    assert outcome.job.state is JobState.COMPLETED
+    assert outcome.job.result["totalRoomsCreated"] == 28
+    assert len(rooms_of(rt, cat)) == 28
+    # The record enqueue wrote was taken back when its message could not be sent: nothing half-done.
+    assert rt.store.get(outcome.job.id) is None
+    assert sum(rt.store.counts(Q).values()) == 0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"scheduleType": "scheduled", "scheduledAt": NOW + dt.timedelta(minutes=5)},
+        {"endDate": dt.date(2028, 6, 30)},
+    ],
+)
+def test_queue_unavailable_scheduled_or_long_generation_raises_and_creates_nothing(sqs_gone, tenant, changes) -> None:
+    rt = sqs_gone
+    cat = category(rt, tenant)
+    req = request(cat, dt.date(2027, 2, 1), changes.pop("endDate", dt.date(2027, 2, 28)), **changes)
+    with pytest.raises(service.GenerationUnavailable, match="nothing was created"):
+        service.request_generation(rt, req, tenant_id=tenant)
+    assert rooms_of(rt, cat) == []
+    assert sum(rt.store.counts(Q).values()) == 0
+
+
+def test_refusal_that_is_not_an_outage_is_not_hidden_by_the_fallback(rt, tenant, monkeypatch) -> None:
+    cat = category(rt, tenant)
+
+    def broken_create(job):
+        raise RuntimeError("a bug, not an outage")
+
+    monkeypatch.setattr(rt.store, "create", broken_create)
+    with pytest.raises(RuntimeError, match="a bug"):
+        service.request_generation(rt, request(cat, dt.date(2027, 2, 1), dt.date(2027, 2, 3)), tenant_id=tenant)
+    assert rooms_of(rt, cat) == []

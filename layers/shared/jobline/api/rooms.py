@@ -9,32 +9,47 @@ from http import HTTPStatus
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.exceptions import ServiceError
+from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import Field
 
 from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.models import ApiModel, JobIdPath, JobView, QueueStatsView
+from jobline.errors import InvalidPayload
 from jobline.rooms import service
 from jobline.rooms.generation import QUEUE
-from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
+from jobline.rooms.schemas import (
+    CategoryId,
+    DayBound,
+    RoomCategoryCreate,
+    RoomGenerationRequest,
+    end_of,
+    js_iso,
+    start_of,
+)
 
 router = APIGatewayHttpRouter()
 
 # An immediate generation runs inside the request; API Gateway gives up after 30 s, so
 # the attempt gets less, and the queue's worker takes over anything that runs longer.
 INLINE_BUDGET_SECONDS = 25
+SYNC_NOTICE = "The job queue is unavailable, so the rooms were generated in the request (the job is not kept)"
 
 
 class GenerationResult(ApiModel):
-    """The answer of an immediate generation that completed (the Bull service's shape)."""
+    """The answer of an immediate generation that completed (the Bull service's shape); `sync` when
+    the queue was unavailable and the request generated the rooms itself (its job is not kept)."""
 
     success: bool
     total_rooms_created: int
     total_dates_processed: int
     errors: list[str]
     job_id: str
+    sync: bool = False
 
 
 class GenerationQueued(ApiModel):
@@ -42,8 +57,8 @@ class GenerationQueued(ApiModel):
 
     job_id: str
     state: str
-    scheduled_at: dt.datetime | None = None
-    estimated_completion: dt.datetime | None = None
+    scheduled_at: str | None = Field(default=None, examples=["2024-01-31T02:00:00.000Z"])
+    estimated_completion: str | None = Field(default=None, examples=["2024-01-31T02:00:03.000Z"])
 
 
 class CategoryView(ApiModel):
@@ -53,44 +68,74 @@ class CategoryView(ApiModel):
     created_at: dt.datetime
 
 
+class DateRangeView(ApiModel):
+    """The counted days, from the first moment of the first to the last millisecond of the last
+    (`null`: unbounded)."""
+
+    start_date: str | None = Field(default=None, examples=["2024-01-01T00:00:00.000Z"])
+    end_date: str | None = Field(default=None, examples=["2024-01-31T23:59:59.999Z"])
+
+
 class RoomStatsView(ApiModel):
+    room_category_id: uuid.UUID
+    date_range: DateRangeView
     total_rooms: int
     available_rooms: int
     booked_rooms: int
     blocked_rooms: int
 
 
+def _message(outcome: service.GenerationOutcome) -> str:
+    """What happened, as the Bull service said it, with any note about the request."""
+    if outcome.kind == "completed":
+        said = f"Room generation completed: {outcome.job.result['message']}"
+    elif outcome.kind == "sync":
+        said = f"{SYNC_NOTICE}: {outcome.job.result['message']}"
+    elif outcome.kind == "scheduled":
+        said = "Room generation job scheduled successfully"
+    else:
+        said = "Room generation job queued: the room worker takes it from here"
+    return "; ".join((said, *outcome.notes))
+
+
 @router.post(
     "/room-generation",
     summary="Generate one room per day for a room category",
     tags=["room-generation"],
-    responses=responses(HTTPStatus.NOT_FOUND, success=(HTTPStatus.CREATED, HTTPStatus.ACCEPTED)),
+    responses=responses(
+        HTTPStatus.NOT_FOUND, HTTPStatus.SERVICE_UNAVAILABLE, success=(HTTPStatus.CREATED, HTTPStatus.ACCEPTED)
+    ),
 )
 def generate(
     body: Annotated[RoomGenerationRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[Envelope[GenerationResult | GenerationQueued]]:
-    """Up to a year runs now and answers with the result; longer ranges and schedules answer 202 with the job."""
-    outcome = service.request_generation(
-        runtime, body, tenant_id=caller.tenant_id, user_id=caller.user_id, remaining_seconds=INLINE_BUDGET_SECONDS
-    )
+    """Up to a year runs now and answers 201 with the result (`sync: true` when the queue was
+    unavailable); longer ranges and schedules answer 202 with the job."""
+    try:
+        outcome = service.request_generation(
+            runtime, body, tenant_id=caller.tenant_id, user_id=caller.user_id, remaining_seconds=INLINE_BUDGET_SECONDS
+        )
+    except service.GenerationUnavailable as exc:
+        # Said as it is, rather than the generic "a backing service is unavailable".
+        raise ServiceError(HTTPStatus.SERVICE_UNAVAILABLE, str(exc)) from exc
     job = outcome.job
-    if outcome.kind == "completed":
+    if outcome.kind in ("completed", "sync"):
         result = GenerationResult(
             success=job.result["success"],
             total_rooms_created=job.result["totalRoomsCreated"],
             total_dates_processed=job.result["totalDatesProcessed"],
             errors=job.result["errors"],
             job_id=job.id,
+            sync=outcome.kind == "sync",
         )
-        return ok(result.model_dump(mode="json", by_alias=True), job.result["message"], status=HTTPStatus.CREATED)
+        return ok(result.model_dump(mode="json", by_alias=True), _message(outcome), status=HTTPStatus.CREATED)
     queued = GenerationQueued(
         job_id=job.id,
         state=job.state,
-        scheduled_at=job.run_at if outcome.kind == "scheduled" else None,
-        estimated_completion=outcome.estimated_completion,
+        scheduled_at=js_iso(job.run_at) if outcome.kind == "scheduled" and job.run_at else None,
+        estimated_completion=js_iso(outcome.estimated_completion) if outcome.estimated_completion else None,
     )
-    message = "room generation scheduled" if outcome.kind == "scheduled" else "room generation queued"
-    return ok(queued.model_dump(mode="json", by_alias=True), message, status=HTTPStatus.ACCEPTED)
+    return ok(queued.model_dump(mode="json", by_alias=True), _message(outcome), status=HTTPStatus.ACCEPTED)
 
 
 @router.get(
@@ -122,14 +167,31 @@ def generation_queue_stats(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> 
     responses=responses(HTTPStatus.NOT_FOUND),
 )
 def room_stats(
-    room_category_id: Annotated[uuid.UUID, Path(alias="roomCategoryId")],
+    room_category_id: Annotated[CategoryId, Path(alias="roomCategoryId")],
     runtime: deps.RuntimeDep,
     caller: deps.CallerDep,
-    start_date: Annotated[dt.date | None, Query(alias="startDate")] = None,
-    end_date: Annotated[dt.date | None, Query(alias="endDate")] = None,
+    start_date: Annotated[DayBound | None, Query(alias="startDate")] = None,
+    end_date: Annotated[DayBound | None, Query(alias="endDate")] = None,
 ) -> Envelope[RoomStatsView]:
-    counts = service.room_stats(runtime, room_category_id, tenant_id=caller.tenant_id, start=start_date, end=end_date)
-    return Envelope(message="room stats", data=RoomStatsView.model_validate(counts))
+    """Counts by status within the UTC days of [startDate, endDate] (plain dates or ISO date-times)."""
+    try:
+        stats = service.room_stats(
+            runtime, room_category_id, tenant_id=caller.tenant_id, start=start_date, end=end_date
+        )
+    except InvalidPayload as exc:  # the range's fields are query parameters here, not body fields
+        raise RequestValidationError([{**e, "loc": ("query", *e["loc"])} for e in exc.errors]) from exc
+    view = RoomStatsView(
+        room_category_id=stats.category_id,
+        date_range=DateRangeView(
+            start_date=js_iso(start_of(stats.first_day)) if stats.first_day else None,
+            end_date=js_iso(end_of(stats.last_day)) if stats.last_day else None,
+        ),
+        total_rooms=stats.total,
+        available_rooms=stats.available,
+        booked_rooms=stats.booked,
+        blocked_rooms=stats.blocked,
+    )
+    return Envelope(message="room stats", data=view)
 
 
 @router.post(

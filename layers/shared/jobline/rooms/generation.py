@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import decimal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -13,6 +14,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from jobline.rooms.models import Room, RoomCategory
+from jobline.rooms.schemas import GenerateRoomsPayload
 
 QUEUE = "room-generation"
 JOB_NAME = "generate-rooms"
@@ -77,3 +79,49 @@ def find_category(session: Session, *, tenant_id: str, category_id: uuid.UUID) -
     return session.scalars(
         sa.select(RoomCategory).where(RoomCategory.id == category_id, RoomCategory.tenant_id == tenant_id)
     ).one_or_none()
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchDone:
+    """One batch written: its place among the batches, its days and how many rooms were new."""
+
+    number: int
+    of: int
+    first: dt.date
+    last: dt.date
+    created: int
+
+    @property
+    def log_line(self) -> str:
+        return f"batch {self.number}/{self.of} {self.first}..{self.last}: {self.created} created"
+
+
+def create_rooms(
+    session: Session,
+    *,
+    tenant_id: str,
+    category: RoomCategory,
+    payload: GenerateRoomsPayload,
+    before_batch: Callable[[], None] = lambda: None,
+) -> Iterator[BatchDone]:
+    """Create the missing rooms of the payload's days, one statement per batch, yielding each batch
+    once written; `before_batch` may raise to stop (a job's deadline)."""
+    price = payload.price_override if payload.price_override is not None else category.base_price
+    batches = list(date_batches(payload.first_day, payload.last_day, payload.batch_size))
+    for number, (first, last) in enumerate(batches, start=1):
+        before_batch()
+        new = insert_rooms(session, tenant_id=tenant_id, category_id=category.id, first=first, last=last, price=price)
+        yield BatchDone(number=number, of=len(batches), first=first, last=last, created=new)
+
+
+def generation_result(payload: GenerateRoomsPayload, *, created: int, job_id: str) -> dict[str, Any]:
+    """The job's result, in the Bull service's shape (with the job's id, as its clients read it)."""
+    total = days_in(payload.first_day, payload.last_day)
+    return {
+        "success": True,
+        "totalRoomsCreated": created,
+        "totalDatesProcessed": total,
+        "errors": [],
+        "jobId": job_id,
+        "message": f"{created} rooms created, {total - created} already existed",
+    }
