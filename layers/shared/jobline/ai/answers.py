@@ -62,8 +62,15 @@ class DelayRiskAnswer(_Answer):
 
 def json_object(text: str) -> dict[str, Any]:
     """The JSON object in a model's text: all of it, a fenced block, or the outermost braces."""
-    candidates = [text.strip()]
-    candidates += _FENCED.findall(text)
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        pass
+    else:
+        if isinstance(whole, dict):
+            return whole
+        raise ModelAnswerInvalid(f"the model's answer is JSON but not an object: {_excerpt(text)}")
+    candidates = _FENCED.findall(text)
     first, last = text.find("{"), text.rfind("}")
     if 0 <= first < last:
         candidates.append(text[first : last + 1])
