@@ -52,7 +52,7 @@ def world(module_runtime: Runtime) -> Iterator[World]:
             job = add_job(runtime, tenant=tenant, data=RUN_TASK)
             if state is not JobState.WAITING:
                 move_to(runtime, job, state)
-        add_job(runtime, tenant=tenant, data=RUN_TASK, delay=3600)
+        add_job(runtime, tenant=tenant, data=RUN_TASK, delay=3_600_000)
         schedule = {"name": "run-task", "data": RUN_TASK, "every": 3_600_000}
         assert api.post(f"{V1}/admin/jobs/generic-task/repeatable", token=admin, json_body=schedule).status == 201
         category = api.post(f"{V1}/room-categories", token=admin, json_body={"name": "Deluxe", "basePrice": 120})

@@ -46,7 +46,7 @@ def test_post_job_each_type_answers_201_and_queues_message(
 
 
 def test_post_job_with_delay_answers_202_delayed(memory_api, memory_runtime, job_types, user_a) -> None:
-    answer = memory_api.post(f"{V1}/jobs/email", token=user_a, json_body={**EMAIL, "options": {"delay": 3600}})
+    answer = memory_api.post(f"{V1}/jobs/email", token=user_a, json_body={**EMAIL, "options": {"delay": 3_600_000}})
     assert answer.status == 202
     assert answer.data["state"] == "delayed"
     status = memory_api.get(f"{V1}/jobs/email/{answer.data['jobId']}/status", token=user_a).data
@@ -167,7 +167,7 @@ def test_job_status_id_not_a_uuid_answers_422_on_path_job_id(memory_api, user_a)
 
 def test_job_stats_counts_only_callers_tenant(api, runtime, job_types, user_a, user_b, operator) -> None:
     add_job(runtime, queue="email", name="send-email", data=EMAIL, tenant="tenant-a")
-    add_job(runtime, queue="email", name="send-email", data=EMAIL, tenant="tenant-a", delay=600)
+    add_job(runtime, queue="email", name="send-email", data=EMAIL, tenant="tenant-a", delay=600_000)
     add_job(runtime, queue="email", name="send-email", data=EMAIL, tenant="tenant-b")
     mine = api.get(f"{V1}/jobs/email/stats", token=user_a).data
     assert (mine["waiting"], mine["delayed"], mine["total"], mine["sqs"]) == (1, 1, 2, None)

@@ -247,7 +247,7 @@ def make_tenant_a(runtime: Runtime, api: Client) -> TenantA:
     ids = {
         "job": job(),
         "failed": failed,
-        "delayed": job(delay=3600),
+        "delayed": job(delay=3_600_000),
         "room-job": job(queue="room-generation", name="generate-rooms", data=room_data),
         "bulk-job": job(queue=bulk_queue, name="bulk-upload", data={"rows": [{"firstName": "A"}]}),
         "category": category["id"],

@@ -17,7 +17,7 @@ def a_jobs(runtime, job_types):
     return {
         "failed": move_to(runtime, add_job(runtime), JobState.FAILED),
         "failed2": move_to(runtime, add_job(runtime), JobState.FAILED),
-        "delayed": add_job(runtime, delay=3600),
+        "delayed": add_job(runtime, delay=3_600_000),
         "waiting": add_job(runtime),
     }
 

@@ -31,7 +31,7 @@ def test_trigger_enqueues_its_job_on_its_queue(memory_api, memory_runtime, job_t
 
 
 def test_trigger_with_payload_and_delay_answers_202(memory_api, memory_runtime, job_types, admin_a) -> None:
-    body = {"holdIds": ["h1"], "options": {"delay": 120}}
+    body = {"holdIds": ["h1"], "options": {"delay": 120_000}}
     answer = memory_api.post(TRIGGER_PATHS["expired-holds"], token=admin_a, json_body=body)
     assert (answer.status, answer.data["state"]) == (202, "delayed")
     assert memory_runtime.store.get(answer.data["jobId"]).data == {"holdIds": ["h1"]}

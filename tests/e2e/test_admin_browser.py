@@ -28,7 +28,7 @@ PAGE_SIZE = 20  # the page's PAGE
 TOKEN_KEY = "jobline.admin.token"  # the page's sessionStorage key
 DASH = "\N{EN DASH}"  # the page's page ranges and "none"
 SCREENSHOT = ROOT / "test-artifacts" / "admin-page.png"
-AN_HOUR = 3600  # seconds; long enough that a delayed job stays delayed for the whole test
+AN_HOUR = 3_600_000  # milliseconds; long enough that a delayed job stays delayed for the whole test
 # The page refreshes every 5 s; one more second for the requests and the render.
 AUTO_REFRESH_MS = 6_000
 
@@ -95,7 +95,7 @@ def paused_tasks(operator_api: Api) -> Iterator[None]:
 def add_job(tenant: str) -> Callable[..., str]:
     """Enqueue a job of the test's tenant on the task queue; returns its id."""
 
-    def add(name: str, *, delay: float | None = None, attempts: int | None = None, data: Any = None) -> str:
+    def add(name: str, *, delay: int | None = None, attempts: int | None = None, data: Any = None) -> str:
         options = JobOptions(delay=delay, attempts=attempts)
         job = enqueue(get_runtime(), queue=QUEUE, name=name, data=data or {}, tenant_id=tenant, options=options).job
         return job.id

@@ -101,7 +101,7 @@ class FaultRun:
         for index in range(len(self.job_ids), min(self.n_jobs, len(self.job_ids) + WAVE)):
             tight = self._rng.random() < TIGHT_SHARE
             data = {"index": index, "value": f"v{index}", "doomed": self._rng.random() < DOOMED_SHARE, "tight": tight}
-            options = JobOptions(job_id=f"job-{index}", timeout=TIGHT_TIMEOUT_SECONDS if tight else None)
+            options = JobOptions(job_id=f"job-{index}", timeout=round(TIGHT_TIMEOUT_SECONDS * 1000) if tight else None)
             for _ in range(10):
                 try:
                     enqueued = enqueue(

@@ -52,7 +52,7 @@ def test_post_task_each_builtin_runs_and_its_status_shows_the_result(
 
 
 def test_post_task_with_options_is_scheduled_with_its_retries(memory_api, token) -> None:
-    body = {"name": "calculateSum", "params": {"numbers": [1]}, "options": {"attempts": 5, "delay": 60}}
+    body = {"name": "calculateSum", "params": {"numbers": [1]}, "options": {"attempts": 5, "delay": 60_000}}
     answer = memory_api.post(f"{V1}/tasks", token=token, json_body=body)
     assert (answer.status, answer.data["state"]) == (202, "delayed")
     status = memory_api.get(f"{V1}/jobs/generic-task/{answer.data['jobId']}/status", token=token).data

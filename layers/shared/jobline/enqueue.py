@@ -8,7 +8,7 @@ import datetime as dt
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from jobline.clock import as_utc, shown_in_utc
 from jobline.errors import EnqueueFailed, InvalidPayload, JobExists, StaleJob
@@ -16,16 +16,18 @@ from jobline.handlers import get_job_type
 from jobline.jobs import Job, JobMessage, job_id_for_key, new_job_id
 from jobline.observability import current_trace_header
 from jobline.queues import get_queue
-from jobline.retry import Backoff
+from jobline.retry import BackoffOption
 from jobline.runtime import Runtime
 from jobline.states import JobState
 from jobline.transport import MAX_DELAY_SECONDS
 
 MAX_DELAY = dt.timedelta(days=366)
+MAX_DELAY_MS = int(MAX_DELAY.total_seconds() * 1000)
+MAX_ATTEMPTS = 25
 
 
 class JobOptions(BaseModel):
-    """Per-job options, named as BullMQ users know them."""
+    """Per-job options, named as Bull, BullMQ and bee-queue users know them; times in milliseconds."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -36,13 +38,35 @@ class JobOptions(BaseModel):
         max_length=128,
         description="Idempotency key: the same key in the same queue returns the same job.",
     )
-    delay: float | None = Field(default=None, ge=0, le=MAX_DELAY.total_seconds(), description="seconds")
+    delay: int | None = Field(default=None, ge=0, le=MAX_DELAY_MS, description="milliseconds before the job runs")
     run_at: Annotated[dt.datetime, AfterValidator(shown_in_utc)] | None = Field(default=None, alias="runAt")
-    attempts: int | None = Field(default=None, ge=1, le=25)
-    backoff: Backoff | None = None
+    attempts: int | None = Field(default=None, ge=1, le=MAX_ATTEMPTS, description="runs in all, the first included")
+    retries: int | None = Field(
+        default=None, ge=0, le=MAX_ATTEMPTS - 1, description="bee-queue's count of retries: attempts = retries + 1"
+    )
+    backoff: BackoffOption | None = Field(
+        default=None, description="{type: fixed|exponential, delay: milliseconds}, or milliseconds for fixed"
+    )
     priority: int | None = Field(default=None, ge=0, le=2_097_152)
-    timeout: float | None = Field(default=None, gt=0, description="seconds; at most the queue's job timeout")
+    timeout: int | None = Field(
+        default=None, gt=0, le=MAX_DELAY_MS, description="milliseconds; at most the queue's job timeout"
+    )
     callback_url: AnyHttpUrl | None = Field(default=None, alias="callbackUrl")
+
+    @field_validator("retries")
+    @classmethod
+    def _not_with_attempts(cls, value: int | None, info: ValidationInfo) -> int | None:
+        # Two counts of one thing would have to agree; naming one is the only way to be sure which.
+        if value is not None and info.data.get("attempts") is not None:
+            raise ValueError("give attempts or retries, not both (attempts = retries + 1)")
+        return value
+
+    @property
+    def max_attempts(self) -> int | None:
+        """Runs in all as the caller asked, by `attempts` or bee-queue's `retries`; None for the queue's."""
+        if self.retries is not None:
+            return self.retries + 1
+        return self.attempts
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +85,7 @@ def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:
             )
         return run_at if run_at > now else None
     if options.delay:
-        return now + dt.timedelta(seconds=options.delay)
+        return now + dt.timedelta(milliseconds=options.delay)
     return None
 
 
@@ -90,7 +114,9 @@ def enqueue(
     delay = (run_at - now).total_seconds() if run_at else 0.0
     # Short delays ride on SQS DelaySeconds; longer ones wait in the store for the tick.
     send_now = delay <= MAX_DELAY_SECONDS
-    timeout = min(options.timeout or settings.job_timeout_seconds, settings.job_timeout_seconds)
+    timeout = min(
+        options.timeout / 1000 if options.timeout else settings.job_timeout_seconds, settings.job_timeout_seconds
+    )
 
     job = Job(
         id=job_id,
@@ -101,8 +127,8 @@ def enqueue(
         key=options.job_id,
         data=payload,
         state=JobState.DELAYED if run_at else JobState.WAITING,
-        max_attempts=options.attempts or settings.attempts,
-        backoff=options.backoff or settings.backoff,
+        max_attempts=options.max_attempts or settings.attempts,
+        backoff=options.backoff.policy() if options.backoff else settings.backoff,
         priority=settings.default_priority if options.priority is None else options.priority,
         timeout_seconds=timeout,
         created_at=now,

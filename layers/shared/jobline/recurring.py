@@ -23,7 +23,7 @@ from jobline.runtime import Runtime
 from jobline.schedules import Schedule
 
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
-SCHEDULE_OPTIONS = frozenset({"attempts", "backoff", "priority", "timeout", "callback_url"})
+SCHEDULE_OPTIONS = frozenset({"attempts", "retries", "backoff", "priority", "timeout", "callback_url"})
 
 
 CALLER_NAMES = {"every_seconds": "every", "timezone": "tz", "end_at": "endDate"}
