@@ -81,8 +81,11 @@ def test_health_answers_without_a_token_and_other_routes_want_one(stack: LocalSt
     assert api.get("/api/v1/room-categories").status == 401
 
 
-def test_a_path_no_template_route_matches_answers_404_as_api_gateway_does(stack: LocalStack) -> None:
-    answer = Api(stack.api_url).get("/not-a-route")
+@pytest.mark.parametrize(("method", "path"), [("GET", "/not-a-route"), ("POST", "/metrics"), ("GET", "/api/other")])
+def test_a_path_no_template_route_matches_answers_404_as_api_gateway_does(
+    stack: LocalStack, method: str, path: str
+) -> None:
+    answer = Api(stack.api_url).request(method, path)
 
     assert (answer.status, answer.body) == (404, {"message": "Not Found"})
 
@@ -102,6 +105,10 @@ def test_the_per_minute_tick_fires_on_its_sped_up_rate(stack: LocalStack) -> Non
         ("GET", "/api/v1/jobs/email/1/status", "ANY /api/v1/{proxy+}", {"proxy": "jobs/email/1/status"}),
         ("GET", "/admin", "ANY /admin", {}),
         ("DELETE", "/admin/queues/x", "ANY /admin/{proxy+}", {"proxy": "queues/x"}),
+        ("GET", "/admin/jobs", "ANY /admin/{proxy+}", {"proxy": "jobs"}),
+        # The seeds' unversioned paths.
+        ("GET", "/metrics", "GET /metrics", {}),
+        ("POST", "/api/jobs/email/1/retry", "ANY /api/jobs/{proxy+}", {"proxy": "email/1/retry"}),
     ],
 )
 def test_routes_match_as_api_gateway_picks_them(

@@ -44,7 +44,7 @@ def _dlq_depth(operator_api: Api, queue: str) -> int:
     return int(operator_api.get(f"{ADMIN}/{queue}/stats").data["sqs"]["dlq"])
 
 
-def test_pausing_a_queue_needs_the_operator_role(tenant_api: Api) -> None:
+def test_pausing_a_queue_needs_an_admin_or_operator_role(tenant_api: Api) -> None:
     answer = tenant_api.post(f"{ADMIN}/{ROOMS_QUEUE}/pause")
 
     assert answer.status == 403
