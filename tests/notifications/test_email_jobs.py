@@ -14,6 +14,8 @@ from tests.notifications.support import mail_to, refuse_email, sent_mail
 from tests.support import FakeClock, deliver, make_visible, receive, sqs_event
 
 Q = "email"
+# The email queue's default priority (3, seed 002) sends its jobs down the priority lane.
+LANE = "email-priority"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 TEAM = ["ann@example.com", "bob@example.com", "carol@example.com"]
 
@@ -25,8 +27,8 @@ def add_email(runtime: Any, recipients: list[str] | None = None, *, tenant: str 
 
 def run_once(runtime: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One delivery of the queue's messages; returns the batch response and the messages."""
-    messages = receive(runtime, Q)
-    return Worker(runtime).handle_batch(sqs_event(runtime, Q, messages)), messages
+    messages = receive(runtime, LANE)
+    return Worker(runtime).handle_batch(sqs_event(runtime, LANE, messages)), messages
 
 
 def by_recipient(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -35,7 +37,7 @@ def by_recipient(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 def test_send_email_job_delivers_to_each_recipient_and_reports_message_ids(runtime, ses) -> None:
     job = add_email(runtime)
-    assert deliver(runtime, Worker(runtime), Q) == {"batchItemFailures": []}
+    assert deliver(runtime, Worker(runtime), LANE) == {"batchItemFailures": []}
     done = runtime.store.get(job.id)
     assert done.state is JobState.COMPLETED
     assert (done.result["total"], done.result["successful"], done.result["failed"]) == (3, 3, 0)
@@ -56,7 +58,7 @@ def test_send_email_template_fills_variables_and_escapes_them_in_html(memory_run
         "variables": {"name": "<b>Ann</b>", "product": "Jobline"},
     }
     job = enqueue(memory_runtime, queue=Q, name="send-email", data=data, tenant_id="t1").job
-    deliver(memory_runtime, Worker(memory_runtime), Q)
+    deliver(memory_runtime, Worker(memory_runtime), LANE)
     assert memory_runtime.store.get(job.id).state is JobState.COMPLETED
     [message] = mail_to("ann@example.com")
     assert message.subject == "Welcome to Jobline, <b>Ann</b>"
@@ -69,17 +71,17 @@ def test_send_email_unverified_sender_is_retried_with_backoff_then_failed(runtim
     runtime.clock = clock
     job = add_email(runtime)
     waits = []
-    for _ in range(3):
+    for _ in range(4):  # seed 002's email queue: 5 attempts, exponential backoff from 1 s
         response, messages = run_once(runtime)
         assert len(response["batchItemFailures"]) == 1
         retrying = runtime.store.get(job.id)
         assert retrying.state is JobState.WAITING
         waits.append((retrying.run_at - clock.now).total_seconds())
-        make_visible(runtime, Q, messages)
-    assert waits == [1, 2, 4]
+        make_visible(runtime, LANE, messages)
+    assert waits == [1, 2, 4, 8]
     assert run_once(runtime)[0] == {"batchItemFailures": []}
     failed = runtime.store.get(job.id)
-    assert (failed.state, failed.attempts) == (JobState.FAILED, 4)
+    assert (failed.state, failed.attempts) == (JobState.FAILED, 5)
     assert failed.error.startswith("Undelivered: no recipient could be reached")
     assert "not verified" in failed.error
     assert (failed.result["successful"], failed.result["failed"]) == (0, 3)
@@ -99,7 +101,7 @@ def test_send_email_retry_after_partial_failure_sends_only_to_the_unreached(runt
     first = by_recipient(between.result)
     assert [first[a]["status"] for a in TEAM] == ["sent", "failed", "sent"]
 
-    make_visible(runtime, Q, messages)
+    make_visible(runtime, LANE, messages)
     assert run_once(runtime)[0] == {"batchItemFailures": []}
     done = runtime.store.get(job.id)
     assert done.state is JobState.COMPLETED
@@ -119,7 +121,7 @@ def test_send_email_retry_after_partial_failure_sends_only_to_the_unreached(runt
 def test_send_email_last_attempt_with_some_failures_completes_with_failed_count(memory_runtime, memory_ses) -> None:
     refuse_email(memory_runtime, {"bob@example.com": 99})
     job = add_email(memory_runtime, attempts=1)
-    assert deliver(memory_runtime, Worker(memory_runtime), Q) == {"batchItemFailures": []}
+    assert deliver(memory_runtime, Worker(memory_runtime), LANE) == {"batchItemFailures": []}
     done = memory_runtime.store.get(job.id)
     assert done.state is JobState.COMPLETED
     assert (done.result["total"], done.result["successful"], done.result["failed"]) == (3, 2, 1)
@@ -138,7 +140,7 @@ def test_send_email_progress_is_recorded_as_recipients_are_done(memory_runtime, 
         seen.append(memory_runtime.store.get(job.id).progress)
 
     memory_runtime.client("ses").meta.events.register("provide-client-params.ses.SendEmail", look)
-    deliver(memory_runtime, Worker(memory_runtime), Q)
+    deliver(memory_runtime, Worker(memory_runtime), LANE)
     assert seen == sorted(seen)
     assert {40, 80} <= set(seen)  # recorded after the 10th and the 20th send
     assert memory_runtime.store.get(job.id).progress == 100
@@ -158,7 +160,7 @@ def test_send_email_attempt_timed_out_mid_campaign_resumes_with_the_unsent_recip
             time.sleep(3)  # the attempt's 1 s timeout interrupts this send before it reaches SES
 
     memory_runtime.client("ses").meta.events.register("provide-client-params.ses.SendEmail", slow_third_send)
-    job = add_email(memory_runtime, recipients, timeout=1)
+    job = add_email(memory_runtime, recipients, timeout=1_000)
     body = JobMessage(job_id=job.id, queue=Q, dispatch=job.dispatch).model_dump_json()
     try:
         Worker(memory_runtime).process(body)
@@ -184,7 +186,7 @@ def test_email_queue_rate_limit_holds_jobs_over_50_a_minute_without_spending_att
     memory_runtime.clock = clock
     jobs = [add_email(memory_runtime, [f"user{i}@example.com"]) for i in range(51)]
     for _ in range(20):
-        if deliver(memory_runtime, Worker(memory_runtime), Q) is None:
+        if deliver(memory_runtime, Worker(memory_runtime), LANE) is None:
             break
     states = [memory_runtime.store.get(j.id) for j in jobs]
     assert sum(j.state is JobState.COMPLETED for j in states) == 50

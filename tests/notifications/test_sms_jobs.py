@@ -33,7 +33,7 @@ def test_send_sms_job_texts_each_number_and_reports_message_ids(runtime) -> None
 
 def test_send_sms_normalises_and_deduplicates_numbers_at_enqueue(memory_runtime) -> None:
     job = add_sms(memory_runtime, ["+1 (415) 555-0100", "+14155550100", "+44 20 7183 8750"])
-    assert job.data["recipients"] == ["+14155550100", "+442071838750"]
+    assert job.data["phoneNumbers"] == ["+14155550100", "+442071838750"], "kept in the seed's spelling"
     deliver(memory_runtime, Worker(memory_runtime), Q)
     assert sorted(phone for phone, _ in sent_sms()) == ["+14155550100", "+442071838750"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
 
 from jobline.notifications.channels import E164
 
@@ -62,3 +62,11 @@ EmailAddress = Annotated[str, StringConstraints(max_length=320), AfterValidator(
 PhoneNumber = Annotated[str, StringConstraints(max_length=32), AfterValidator(normalise_phone)]
 EmailRecipients = Annotated[list[EmailAddress], Field(min_length=1, max_length=MAX_RECIPIENTS), AfterValidator(unique)]
 PhoneRecipients = Annotated[list[PhoneNumber], Field(min_length=1, max_length=MAX_RECIPIENTS), AfterValidator(unique)]
+
+
+def listed(value: object) -> object:
+    """One address as a list of one (BullMQ's `to: 'user@example.com'`); anything else as given."""
+    return [value] if isinstance(value, str) else value
+
+
+OneOrMoreEmails = Annotated[EmailRecipients, BeforeValidator(listed)]
