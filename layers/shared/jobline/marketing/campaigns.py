@@ -69,7 +69,10 @@ def email_payloads(campaign: Campaign) -> list[dict[str, Any]]:
     chunks = [campaign.recipients[i : i + MAX_RECIPIENTS] for i in range(0, len(campaign.recipients), MAX_RECIPIENTS)]
     email = get_job_type(EMAIL_QUEUE, SEND_EMAIL)
     # All checked before any is queued: a campaign is sent whole or not at all.
-    return [email.validate({"recipients": chunk, "subject": campaign.subject, **content}) for chunk in chunks or [[]]]
+    return [
+        email.validate({"to": chunk, "subject": campaign.subject, "campaignId": str(campaign.id), **content})
+        for chunk in chunks or [[]]
+    ]
 
 
 def _problem(exc: InvalidPayload) -> str:
