@@ -85,7 +85,8 @@ def create_app(runtime_provider: Callable[[], Runtime] | None = None) -> Jobline
         app.include_router(router, prefix=API_PREFIX)
     for router in SEED_ROUTERS:
         app.include_router(router, prefix=SEED_PREFIX)
-    app.include_router(admin_page.router)  # /admin, outside the API prefix
+    app.include_router(admin_page.router)  # /admin and /admin/jobs, outside the API prefix
+    app.include_router(system.root_router)  # /metrics at the root, where Prometheus scrapes by default
 
     # The document only changes with the code: build it on first request, once per app.
     document = functools.cache(app.get_openapi_json_schema)
