@@ -3,37 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from jobline.rooms import service
-from jobline.rooms.models import Room, RoomStatus
-from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
+from jobline.rooms.models import Room
 from jobline.states import JobState
 from tests.bulk.helpers import mechanic, upload
-from tests.exports.helpers import EXPORT, export, read_csv
-
-
-def rooms_for(rt, tenant: str, name: str, start: dt.date, days: int, price: str = "120.50"):
-    category = service.create_category(
-        rt, RoomCategoryCreate(name=name, basePrice=decimal.Decimal(price)), tenant_id=tenant
-    )
-    request = RoomGenerationRequest(
-        roomCategoryId=category.id, startDate=start, endDate=start + dt.timedelta(days=days - 1)
-    )
-    assert service.request_generation(rt, request, tenant_id=tenant).kind == "completed"
-    return category
-
-
-def book(rt, category, *days: dt.date) -> None:
-    with rt.sessions.begin() as session:
-        session.execute(
-            sa.update(Room).where(Room.category_id == category.id, Room.date.in_(days)).values(status=RoomStatus.BOOKED)
-        )
-
+from tests.exports.helpers import EXPORT, book, export, read_csv, rooms_for
 
 START = dt.date.today() + dt.timedelta(days=30)
 
@@ -128,17 +106,24 @@ def test_created_range_and_policy_type_filters_apply(api, rt, token, tenant) -> 
 @pytest.mark.parametrize(
     ("payload", "field"),
     [
-        ({"exportType": "users"}, "body.exportType"),
+        ({"exportType": "customers"}, "body.exportType"),
         ({}, "body.exportType"),
         ({"exportType": "mechanics", "columns": ["email", "password"]}, "body.columns"),
         ({"exportType": "mechanics", "columns": ["email", "email"]}, "body.columns"),
         ({"exportType": "mechanics", "columns": []}, "body.columns"),
         ({"exportType": "rooms", "columns": ["organisationId"]}, "body.columns"),
-        ({"exportType": "mechanics", "filters": {"status": "booked"}}, "body.filters"),
+        ({"exportType": "mechanics", "filters": {"status": "booked"}}, "body.filters.status"),
         ({"exportType": "rooms", "filters": {"status": "sold"}}, "body.filters.status"),
         ({"exportType": "rooms", "filters": {"tenantId": "other"}}, "body.filters.tenantId"),
         ({"exportType": "rooms", "filters": {"dateFrom": "2027-02-01", "dateTo": "2027-01-01"}}, "body.filters"),
         ({"exportType": "rooms", "format": "xlsx"}, "body.format"),
+        ({"exportType": "users", "filters": {"status": "active"}}, "body.filters.status"),
+        ({"exportType": "users", "filters": {"role": "admin"}}, "body.filters.role"),
+        ({"exportType": "leads", "filters": {"status": "confirmed"}}, "body.filters.status"),
+        ({"exportType": "bookings", "filters": {"status": "cancelled"}}, "body.filters.status"),
+        ({"exportType": "bookings", "filters": {"role": "customer"}}, "body.filters.role"),
+        ({"exportType": "leads", "filters": {"color": "red"}}, "body.filters.color"),
+        ({"exportType": "leads", "userId": "u\x00"}, "body.userId"),
     ],
 )
 def test_bad_export_requests_are_422_at_enqueue(api, rt, token, payload, field) -> None:
@@ -164,6 +149,6 @@ def test_bad_export_requests_are_422_at_enqueue(api, rt, token, payload, field) 
     ],
 )
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(cell, written) -> None:
-    from jobline.exports.jobs import defuse
+    from jobline.exports.formats import defuse
 
     assert defuse(cell) == written
