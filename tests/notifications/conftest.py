@@ -9,12 +9,12 @@ import pytest
 from tests.notifications.fixtures import api, memory_api, memory_ses, ses, token  # noqa: F401 - shared fixtures
 from tests.support import swapped_job_types
 
-NOTIFICATION_JOB_TYPES = (("email", "send-email"), ("sms", "send-sms"))
+NOTIFICATION_JOB_TYPES = (("email", "send-email"), ("email", "booking-confirmation"), ("sms", "send-sms"))
 
 
 @pytest.fixture(autouse=True)
 def notification_job_types() -> Iterator[None]:
-    """send-email and send-sms, registered for this test only (the API suite registers stand-ins)."""
+    """The notification job types, registered for this test only (the API suite registers stand-ins)."""
     with swapped_job_types(dict.fromkeys(NOTIFICATION_JOB_TYPES)):
         from jobline.notifications import jobs
 

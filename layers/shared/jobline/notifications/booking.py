@@ -15,7 +15,16 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt
+from pydantic import (
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StrictInt,
+    TypeAdapter,
+    ValidationError,
+)
 
 from jobline.notifications.models import NotificationJob
 from jobline.notifications.recipients import EmailAddress
@@ -24,11 +33,20 @@ from jobline.notifications.templates import RenderedEmail
 _DATE_ONLY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
-def _day_or_moment(value: Any) -> Any:
-    # "2027-03-12" is a day, shown without a time; pydantic would read it as midnight.
+_MOMENT = TypeAdapter(dt.datetime)
+
+
+def _day_or_moment(value: Any) -> dt.date:
+    """A day ("2027-03-12", shown without a time; pydantic would read it as midnight) or a moment."""
+    if isinstance(value, dt.date):
+        return value
     if isinstance(value, str) and _DATE_ONLY.match(value):
         return dt.date.fromisoformat(value)
-    return value
+    try:
+        return _MOMENT.validate_python(value)
+    except ValidationError:
+        # One message at the field itself, rather than one per member of the union.
+        raise ValueError("give a date (2027-03-12) or a date and time (2027-03-12T09:30:00Z)") from None
 
 
 def _reference_text(value: Any) -> Any:
