@@ -163,7 +163,11 @@ def request_generation(
                 f"the job queue is unavailable, and {days} days is more than the {INLINE_MAX_DAYS} a request"
                 " generates itself; nothing was created, try again later"
             ) from exc
-        logger.warning("room generation queue unavailable: generating in the request", exc_info=True)
+        logger.warning(
+            "room generation queue unavailable: generating in the request",
+            exc_info=True,
+            extra={"queue": QUEUE, "tenant_id": tenant_id, "days": days},
+        )
         budget = inline.REQUEST_BUDGET_SECONDS if remaining_seconds is None else remaining_seconds
         job = inline.run_in_request(
             runtime,
