@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import tracemalloc
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from jobline.exports.formats import table_writer
+from jobline.exports.jobs import FETCH_ROWS
 from jobline.exports.multipart import MIN_PART_SIZE, S3ObjectWriter
+from jobline.exports.schemas import ExportFormat
 from jobline.states import JobState
 from tests.bulk.helpers import mechanic, upload
-from tests.exports.helpers import export, read_csv
+from tests.exports.helpers import export, read_csv, read_object, xlsx_rows
 
 
 class RecordingS3:
@@ -130,3 +134,71 @@ def test_bulk_uploaded_rows_export_back_unchanged(api, rt, token) -> None:
     result = export(api, rt, token, exportType="mechanics", columns=["firstName", "lastName", "email", "mobileNumber"])
     exported = read_csv(rt, result.result["key"])
     assert sorted(exported[1:]) == sorted([list(r.values()) for r in rows])
+
+
+class CountingSink:
+    """Takes bytes and keeps only their count, as a multipart upload keeps one part."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+    def write(self, data: bytes) -> None:
+        self.bytes += len(data)
+
+
+NOW = "2026-12-03T12:00:00+00:00"
+
+
+def _write_peak(export_format: ExportFormat, rows: int) -> tuple[int, int]:
+    """Peak traced memory and bytes written, for `rows` rows in batches of a cursor's fetch size."""
+    sink = CountingSink()
+    tracemalloc.start()
+    try:
+        table = table_writer(export_format, sink, title="mechanics")
+        table.header(["id", "name", "email", "phone", "createdAt"])
+        for start in range(0, rows, FETCH_ROWS):
+            table.rows(
+                (
+                    f"{n:08d}-7a1c-4d2e-9f3b-5c6d7e8f9a0b",
+                    f"First{n} Last{n}",
+                    f"m{n}@garage.example",
+                    "+44 20 7946 0958",
+                    "2026-12-03T12:00:00+00:00",
+                )
+                for n in range(start, min(rows, start + FETCH_ROWS))
+            )
+        table.finish()
+        return tracemalloc.get_traced_memory()[1], sink.bytes
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize(("export_format", "rows"), [("csv", 10_000), ("excel", 5_000), ("pdf", 1_000)])
+def test_writers_memory_stays_flat_as_an_export_grows(export_format: str, rows: int) -> None:
+    small_peak, small_bytes = _write_peak(ExportFormat(export_format), rows)
+    large_peak, large_bytes = _write_peak(ExportFormat(export_format), rows * 4)
+    assert large_bytes > 3 * small_bytes  # four times the rows did reach the sink
+    # Four times the rows, not four times the memory: a batch and a page (or an xlsx row) at a time.
+    assert large_peak < small_peak * 1.3 + 256 * 1024, (small_peak, large_peak)
+
+
+def test_excel_export_past_excels_row_limit_fails_without_retrying(monkeypatch) -> None:
+    from jobline.errors import UnrecoverableError
+    from jobline.exports import formats
+
+    monkeypatch.setattr(formats, "EXCEL_MAX_ROWS", 3)
+    table = formats.ExcelTable(CountingSink(), sheet_name="mechanics")
+    table.header(["id"])
+    table.rows([["1"], ["2"]])
+    with pytest.raises(UnrecoverableError, match="at most 2 rows"):
+        table.rows([["3"]])
+
+
+def test_large_excel_export_from_postgres_holds_every_row(api, rt, token, tenant) -> None:
+    insert_mechanics(rt, tenant, 30_000)
+    job = export(api, rt, token, exportType="mechanics", format="excel", columns=["email"])
+    assert job.state is JobState.COMPLETED, job.error
+    rows = xlsx_rows(read_object(rt, job.result["key"]))
+    assert len(rows) == 30_001
+    assert {r[0] for r in rows[1:]} == {f"m{n}@garage.example" for n in range(1, 30_001)}
+    assert len(job.logs) > 10  # progress as the rows went
