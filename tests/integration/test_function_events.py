@@ -138,3 +138,29 @@ def test_worker_event_for_a_job_that_is_gone_is_acknowledged(deployed, function,
 def test_cleanup_schedule_events_run_their_task(deployed, event_name) -> None:
     result = load_handler("cleanup")(read_event(event_name), LambdaContextStub())
     assert result["task"] == read_event(event_name)["task"]
+
+
+REGISTERED_BY = """
+import json, runpy, sys
+from jobline import handlers
+runpy.run_path(sys.argv[1])
+print(json.dumps(sorted(f"{queue} {name}" for queue, name in handlers._JOB_TYPES)))
+"""
+
+
+@pytest.mark.parametrize("function", sorted({q.consumer.name for q in QUEUES.values()}))
+def test_each_worker_function_loads_every_job_type_of_its_queues(function: str) -> None:
+    # A cold Lambda imports only functions/<name>/app.py: each job type of its queues must be there.
+    import subprocess
+
+    from jobline import catalog, handlers
+    from jobline.queues import queues_consumed_by
+
+    catalog.load_all_job_types()
+    consumed = {q.name for q in queues_consumed_by(function)}
+    expected = {f"{queue} {name}" for queue, name in handlers._JOB_TYPES if queue in consumed}
+    app = ROOT / "functions" / function / "app.py"
+    run = subprocess.run(
+        [sys.executable, "-c", REGISTERED_BY, str(app)], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    assert expected <= set(json.loads(run.stdout.strip().splitlines()[-1]))
