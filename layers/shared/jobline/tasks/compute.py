@@ -7,11 +7,10 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, ValidationInfo, field_validator
 
 from jobline.context import JobContext
 from jobline.errors import UnrecoverableError
-from jobline.notifications.models import field_error
 from jobline.queues import get_queue
 from jobline.tasks.registry import TaskParams, task
 
@@ -53,13 +52,15 @@ def _item(value: Any) -> Any:
 
 Number = Annotated[Any, AfterValidator(_number)]
 Item = Annotated[Any, AfterValidator(_item)]
+# A row of a dataset: an object whose values are scalars (or objects of scalars).
+Row = Annotated[dict[str, Any], AfterValidator(_item)]
 
 
 class DelayParams(TaskParams):
     ms: int = Field(ge=0, le=MAX_DELAY_MS, description="milliseconds to wait")
 
 
-@task("delay", params=DelayParams)
+@task("delay", params=DelayParams, positional=("ms",))
 def delay(params: DelayParams, ctx: JobContext) -> dict[str, Any]:
     """Wait `ms` milliseconds, refusing at once a wait that cannot end before the job's deadline."""
     seconds = params.ms / 1_000
@@ -80,7 +81,7 @@ class CalculateSumParams(TaskParams):
     numbers: list[Number] = Field(min_length=1, max_length=100_000)
 
 
-@task("calculateSum", params=CalculateSumParams)
+@task("calculateSum", params=CalculateSumParams, positional=("numbers",))
 def calculate_sum(params: CalculateSumParams, ctx: JobContext) -> dict[str, Any]:
     """The sum of `numbers` (exact for integers, `math.fsum` for floats) and their count."""
     try:
@@ -89,9 +90,22 @@ def calculate_sum(params: CalculateSumParams, ctx: JobContext) -> dict[str, Any]
         raise UnrecoverableError(OUT_OF_RANGE) from None
 
 
-# Transform name → (the values it takes, what it does). A request names one; it is a key, never code.
+def _normalized(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, dict):
+        return {key: _normalized(inner) for key, inner in value.items()}
+    return value
+
+
+# Operation name → (the values it takes, what it does). A request names one; it is a key, never code.
+# `transform` is seed 001's generic clean-up (`processData(data, 'transform')`): text trimmed and its
+# runs of whitespace collapsed, in plain strings and in objects' values; `aggregate` keeps the values
+# and answers their aggregates only.
 TRANSFORMS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "none": (lambda v: True, lambda v: v),
+    "transform": (lambda v: True, _normalized),
+    "aggregate": (lambda v: True, lambda v: v),
     "uppercase": (lambda v: isinstance(v, str), str.upper),
     "lowercase": (lambda v: isinstance(v, str), str.lower),
     "trim": (lambda v: isinstance(v, str), str.strip),
@@ -101,37 +115,75 @@ TRANSFORMS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "abs": (_is_number, abs),
     "round": (_is_number, round),
 }
+Operation = Literal[
+    "none", "transform", "aggregate", "uppercase", "lowercase", "trim", "double", "square", "negate", "abs", "round"
+]
+Aggregate = Literal["count", "sum", "min", "max", "avg", "distinct"]
 NUMERIC_AGGREGATES = frozenset({"sum", "min", "max", "avg"})
+ALL_AGGREGATES: list[Aggregate] = ["count", "sum", "min", "max", "avg"]
+
+
+def _as_list(value: Any) -> Any:
+    # The seed passes one object as `data` as readily as a list of them.
+    return value if isinstance(value, list) else [value]
 
 
 class ProcessDataParams(TaskParams):
-    """Transform each item (or each item's `field`), then aggregate, optionally per `groupBy` value."""
+    """Apply `operation` to each item (or each item's `field`), then aggregate, optionally per `groupBy`.
 
-    items: list[Item] = Field(min_length=1, max_length=MAX_ITEMS)
+    Seed 001 calls it `processData(data, operation)`; the earlier names `items` and `transform`
+    are still accepted."""
+
+    # Declared before `data`, whose check reads them.
+    operation: Operation = Field(default="none", validation_alias=AliasChoices("operation", "transform"))
     field: str | None = Field(default=None, max_length=128)
-    transform: Literal["none", "uppercase", "lowercase", "trim", "double", "square", "negate", "abs", "round"] = "none"
-    aggregate: list[Literal["count", "sum", "min", "max", "avg", "distinct"]] = Field(default=["count"], max_length=6)
+    aggregate: list[Aggregate] | None = Field(default=None, max_length=6, description="default: count")
     group_by: str | None = Field(default=None, max_length=128)
-    include_items: bool = True
+    include_items: bool | None = Field(default=None, description="default: true, false for `aggregate`")
+    data: Annotated[list[Item], BeforeValidator(_as_list)] = Field(
+        min_length=1, max_length=MAX_ITEMS, validation_alias=AliasChoices("data", "items")
+    )
 
     def value(self, item: Any) -> Any:
         return item.get(self.field) if self.field is not None and isinstance(item, dict) else item
 
-    @model_validator(mode="after")
-    def _values_fit(self) -> ProcessDataParams:
-        if (self.field is not None or self.group_by is not None) and not all(isinstance(i, dict) for i in self.items):
-            raise field_error("ProcessDataParams", "items", "`field` and `groupBy` need objects as items", None)
-        accepts = TRANSFORMS[self.transform][0]
-        numeric = NUMERIC_AGGREGATES.intersection(self.aggregate)
-        for index, item in enumerate(self.items):
-            value = self.value(item)
+    def aggregates(self) -> list[Aggregate]:
+        return _aggregates_for(self.operation, self.aggregate)
+
+    def by_column(self) -> bool:
+        """Aggregated per column: `aggregate` over objects with no `field` named."""
+        return _by_column(self.operation, self.field, self.data)
+
+    @field_validator("data")
+    @classmethod
+    def _values_fit(cls, data: list[Any], info: ValidationInfo) -> list[Any]:
+        # Located at `data` or `items`, whichever the caller sent.
+        operation, field = info.data.get("operation"), info.data.get("field")
+        if operation is None or "aggregate" not in info.data:
+            return data  # already refused on its own field
+        if (field is not None or info.data.get("group_by") is not None) and not all(isinstance(i, dict) for i in data):
+            raise ValueError("`field` and `groupBy` need objects as items")
+        if _by_column(operation, field, data):
+            return data
+        accepts = TRANSFORMS[operation][0]
+        numeric = NUMERIC_AGGREGATES.intersection(_aggregates_for(operation, info.data.get("aggregate")))
+        for index, item in enumerate(data):
+            value = item.get(field) if field is not None and isinstance(item, dict) else item
             if not accepts(value):
-                raise field_error(
-                    "ProcessDataParams", "items", f"item {index}: {value!r} does not suit {self.transform!r}", item
-                )
+                raise ValueError(f"item {index}: {value!r} does not suit {operation!r}")
             if numeric and not _is_number(value):
-                raise field_error("ProcessDataParams", "items", f"item {index}: {sorted(numeric)} need numbers", item)
-        return self
+                raise ValueError(f"item {index}: {sorted(numeric)} need numbers")
+        return data
+
+
+def _aggregates_for(operation: str, asked: list[Aggregate] | None) -> list[Aggregate]:
+    if asked is not None:
+        return asked
+    return ALL_AGGREGATES if operation == "aggregate" else ["count"]
+
+
+def _by_column(operation: str, field: str | None, data: list[Any]) -> bool:
+    return operation == "aggregate" and field is None and all(isinstance(i, dict) for i in data)
 
 
 def _aggregates(values: list[Any], wanted: Sequence[str]) -> dict[str, Any]:
@@ -152,28 +204,77 @@ def _aggregates(values: list[Any], wanted: Sequence[str]) -> dict[str, Any]:
     return out
 
 
-@task("processData", params=ProcessDataParams)
+class ColumnProfile:
+    """Running figures of one column over rows seen batch by batch: numbers get count, sum, min, max
+    and average; anything else its count of values and of distinct values (bounded)."""
+
+    DISTINCT_LIMIT = 10_000
+
+    def __init__(self) -> None:
+        self.numbers: list[int | float] = []
+        self.others = 0
+        self.distinct: set[str] = set()
+        self.missing = 0
+
+    def add(self, value: Any) -> None:
+        if value is None:
+            self.missing += 1
+        elif _is_number(value):
+            self.numbers.append(value)
+        else:
+            self.others += 1
+            if len(self.distinct) < self.DISTINCT_LIMIT:
+                self.distinct.add(repr(value))
+
+    def view(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"count": len(self.numbers) + self.others, "missing": self.missing}
+        if self.numbers:
+            out.update(_aggregates(self.numbers, ("sum", "min", "max", "avg")))
+        if self.others:
+            out["distinct"] = len(self.distinct)
+        return out
+
+
+def profile_rows(rows: Sequence[dict[str, Any]], columns: dict[str, ColumnProfile]) -> None:
+    """Add `rows` to the per-column figures; a column absent from a row counts as missing there."""
+    for row in rows:
+        for key in row.keys() - columns.keys():
+            columns[key] = ColumnProfile()
+        for key, column in columns.items():
+            column.add(row.get(key))
+
+
+@task("processData", params=ProcessDataParams, positional=("data", "operation"))
 def process_data(params: ProcessDataParams, ctx: JobContext) -> dict[str, Any]:
-    """The transformed items (when asked) with their aggregates, overall and per group."""
-    change = TRANSFORMS[params.transform][1]
+    """The items after `operation` (when asked) with their aggregates: overall, per group, or per column."""
+    if params.by_column():
+        columns: dict[str, ColumnProfile] = {}
+        try:
+            for start in range(0, len(params.data), PROGRESS_EVERY):
+                ctx.check_deadline()
+                profile_rows(params.data[start : start + PROGRESS_EVERY], columns)
+            return {"count": len(params.data), "columns": {key: c.view() for key, c in sorted(columns.items())}}
+        except OverflowError:
+            raise UnrecoverableError(OUT_OF_RANGE) from None
+    change = TRANSFORMS[params.operation][1]
     items: list[Any] = []
     values: list[Any] = []
-    for index, item in enumerate(params.items, start=1):
+    for index, item in enumerate(params.data, start=1):
         value = change(params.value(item))
         values.append(value)
         items.append({**item, params.field: value} if params.field is not None else value)
         if index % PROGRESS_EVERY == 0:
             ctx.check_deadline()
-            ctx.progress(100 * index / len(params.items))
+            ctx.progress(100 * index / len(params.data))
     try:
-        result: dict[str, Any] = {"count": len(items), "aggregates": _aggregates(values, params.aggregate)}
+        result: dict[str, Any] = {"count": len(items), "aggregates": _aggregates(values, params.aggregates())}
         if params.group_by is not None:
             groups: dict[str, list[Any]] = {}
-            for item, value in zip(params.items, values, strict=True):
+            for item, value in zip(params.data, values, strict=True):
                 groups.setdefault(str(item.get(params.group_by)), []).append(value)
-            result["groups"] = {key: _aggregates(group, params.aggregate) for key, group in groups.items()}
+            result["groups"] = {key: _aggregates(group, params.aggregates()) for key, group in groups.items()}
     except OverflowError:
         raise UnrecoverableError(OUT_OF_RANGE) from None
-    if params.include_items:
+    if params.include_items if params.include_items is not None else params.operation != "aggregate":
         result["items"] = items
     return result

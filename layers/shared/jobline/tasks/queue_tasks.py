@@ -1,20 +1,16 @@
-"""Built-in tasks that act on the job system, always for the task's own tenant:
-`sendNotification`, `cleanupOldData` and `generateReport`."""
+"""The built-in `sendNotification` task: an e-mail or SMS job for the task's own tenant."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import AfterValidator, ConfigDict, Field, model_validator
+from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
-from jobline import enqueue, operations
+from jobline import enqueue
 from jobline.context import JobContext
-from jobline.errors import InvalidPayload, UnknownQueue, UnrecoverableError
+from jobline.errors import InvalidPayload, UnrecoverableError
 from jobline.notifications import jobs as notification_jobs
 from jobline.notifications.models import EmailJob, SmsJob
-from jobline.queues import QUEUES, get_queue
-from jobline.states import JobState
 from jobline.tasks.registry import TaskParams, task
 
 # Channel → (queue, job name, payload model) of the notification job it enqueues.
@@ -22,24 +18,33 @@ CHANNELS: dict[str, tuple[str, str, type[EmailJob] | type[SmsJob]]] = {
     "email": (notification_jobs.EMAIL_QUEUE, notification_jobs.SEND_EMAIL, EmailJob),
     "sms": (notification_jobs.SMS_QUEUE, notification_jobs.SEND_SMS, SmsJob),
 }
-
-
-def _known_queue(name: str) -> str:
-    try:
-        return get_queue(name).name
-    except UnknownQueue as exc:
-        raise ValueError(str(exc)) from None
-
-
-KnownQueue = Annotated[str, Field(max_length=64), AfterValidator(_known_queue)]
+# An e-mail sent as seed 001's `sendNotification('email', recipients, message)` gets the
+# message's first line, this long at most, as its subject.
+SUBJECT_FROM_MESSAGE_CHARS = 120
 
 
 class SendNotificationParams(TaskParams):
-    """`channel` plus the fields of that channel's job: the e-mail job's or the SMS job's payload."""
+    """`channel` (seed 001's `type`) plus the fields of that channel's job: the e-mail job's or the SMS
+    job's payload. Called as `sendNotification(type, recipients, message)`, an e-mail's `message` is
+    its text (or an object of its fields: subject, text, html, template...), its first line the subject."""
 
     model_config = ConfigDict(extra="allow")
 
-    channel: Literal["email", "sms"]
+    channel: Literal["email", "sms"] = Field(validation_alias=AliasChoices("channel", "type"))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _message_of_an_email(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("channel", data.get("type")) != "email" or "message" not in data:
+            return data
+        fields = dict(data)
+        message = fields.pop("message")
+        if isinstance(message, dict):
+            return {**message, **fields}
+        if isinstance(message, str) and message.strip():
+            first_line = message.strip().splitlines()[0].strip()[:SUBJECT_FROM_MESSAGE_CHARS]
+            return {"subject": first_line, "text": message, **fields}
+        return data  # not text: the e-mail job names `message` as the field it does not take
 
     @model_validator(mode="after")
     def _payload_fits_channel(self) -> SendNotificationParams:
@@ -51,7 +56,7 @@ class SendNotificationParams(TaskParams):
         return dict(self.model_extra or {})
 
 
-@task("sendNotification", params=SendNotificationParams)
+@task("sendNotification", params=SendNotificationParams, positional=("type", "recipients", "message"))
 def send_notification(params: SendNotificationParams, ctx: JobContext) -> dict[str, Any]:
     """Enqueue an e-mail or SMS job for this task's tenant; a retried task finds the job it enqueued before."""
     queue, name, _ = CHANNELS[params.channel]
@@ -68,67 +73,3 @@ def send_notification(params: SendNotificationParams, ctx: JobContext) -> dict[s
     except InvalidPayload as exc:
         raise UnrecoverableError(f"the {params.channel} job refused the payload: {exc.errors}") from exc
     return {"channel": params.channel, "queue": queue, "jobId": created.job.id, "created": created.created}
-
-
-class CleanupOldDataParams(TaskParams):
-    queue: KnownQueue
-    older_than_days: int = Field(ge=0, le=3_650)
-    state: Literal["completed", "failed", "all"] = "all"
-
-
-# Admin only: the admin API's clean route needs the admin role, and this must not be a way around it.
-@task("cleanupOldData", params=CleanupOldDataParams, admin_only=True)
-def cleanup_old_data(params: CleanupOldDataParams, ctx: JobContext) -> dict[str, Any]:
-    """Remove this tenant's finished jobs of `queue` that finished more than `olderThanDays` days ago."""
-    states = [JobState.COMPLETED, JobState.FAILED] if params.state == "all" else [JobState(params.state)]
-    grace = dt.timedelta(days=params.older_than_days)
-    removed = {
-        state.value: operations.clean_queue(
-            ctx.runtime, params.queue, grace=grace, state=state, tenant_id=ctx.tenant_id
-        )
-        for state in states
-    }
-    ctx.log(
-        f"removed {sum(removed.values())} finished jobs older than {params.older_than_days} days from {params.queue}"
-    )
-    return {
-        "queue": params.queue,
-        "olderThanDays": params.older_than_days,
-        "removed": removed,
-        "total": sum(removed.values()),
-    }
-
-
-class GenerateReportParams(TaskParams):
-    queues: list[KnownQueue] | None = Field(default=None, min_length=1, max_length=len(QUEUES))
-
-
-@task("generateReport", params=GenerateReportParams)
-def generate_report(params: GenerateReportParams, ctx: JobContext) -> dict[str, Any]:
-    """Job counts per state of each queue (all by default), for this tenant only, with totals."""
-    names = list(dict.fromkeys(params.queues or QUEUES))
-    rows = []
-    for done, name in enumerate(names, start=1):
-        stats = operations.queue_stats(ctx.runtime, name, tenant_id=ctx.tenant_id, with_sqs=False)
-        finished = stats.completed + stats.failed
-        rows.append(
-            {
-                "queue": name,
-                "waiting": stats.waiting,
-                "active": stats.active,
-                "delayed": stats.delayed,
-                "completed": stats.completed,
-                "failed": stats.failed,
-                "total": stats.total,
-                "paused": stats.paused,
-                "failureRate": round(stats.failed / finished, 4) if finished else None,
-            }
-        )
-        ctx.progress(100 * done / len(names))
-    states = ("waiting", "active", "delayed", "completed", "failed", "total")
-    return {
-        "tenantId": ctx.tenant_id,
-        "generatedAt": ctx.runtime.clock().isoformat(),
-        "queues": rows,
-        "totals": {state: sum(row[state] for row in rows) for state in states},
-    }
