@@ -168,3 +168,93 @@ def test_schedule_payload_and_type_are_validated_at_creation(memory_runtime) -> 
         recurring.create_schedule(memory_runtime, queue=Q, name="nope", tenant_id="t1", data={}, cron="0 0 * * *")
     with pytest.raises(InvalidPayload):
         daily(memory_runtime, options=JobOptions(jobId="mine"))
+
+
+def add_with_repeat(runtime, tenant="t1", value="nightly", **repeat):
+    from jobline.enqueue import enqueue
+
+    options = JobOptions.model_validate({"repeat": repeat or {"pattern": "0 0 * * *", "tz": "Europe/Paris"}})
+    return enqueue(runtime, queue=Q, name="test-echo", data={"value": value}, tenant_id=tenant, options=options)
+
+
+def test_add_with_repeat_registers_the_schedule_and_answers_its_first_run(clocked) -> None:
+    added = add_with_repeat(clocked)
+    assert added.created and added.schedule is not None
+    first_run = dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)  # midnight in Paris
+    assert (added.job.state, added.job.run_at) == (JobState.DELAYED, first_run)
+    assert added.job.id == job_id_for_key(tenant_id="t1", queue=Q, key=recurring.run_key(added.schedule, first_run))
+    [schedule] = recurring.list_schedules(clocked, tenant_id="t1")
+    assert (schedule.id, schedule.cron, schedule.timezone) == (added.schedule_id, "0 0 * * *", "Europe/Paris")
+    # The tick finds the first run already enqueued (same run key) and moves the schedule on: one job.
+    assert ticks.run_tick(clocked).recurring_runs == 1
+    assert [j.id for j in jobs_of(clocked)] == [added.job.id]
+    assert clocked.store.get_schedule(schedule.id).next_run_at == dt.datetime(2026, 3, 29, 22, 0, tzinfo=dt.UTC)
+
+
+def test_the_same_repeat_added_again_is_the_same_schedule_and_run(clocked) -> None:
+    first = add_with_repeat(clocked)
+    again = add_with_repeat(clocked, value="renewed")
+    assert (again.created, again.schedule_id, again.job.id) == (False, first.schedule_id, first.job.id)
+    assert len(clocked.store.list_schedules()) == 1
+    # Like BullMQ's job schedulers, the latest add's data is what the runs to come get.
+    assert clocked.store.get_schedule(first.schedule_id).data["value"] == "renewed"
+    other_tenant = add_with_repeat(clocked, tenant="t2")
+    other_rule = add_with_repeat(clocked, pattern="0 6 * * *")
+    assert len({first.schedule_id, other_tenant.schedule_id, other_rule.schedule_id}) == 3
+
+
+def test_repeat_every_milliseconds_runs_on_interval_multiples(memory_runtime) -> None:
+    memory_runtime.clock = clock = FakeClock(dt.datetime(2026, 1, 1, 12, 1, 10, tzinfo=dt.UTC))
+    added = add_with_repeat(memory_runtime, every=300_000, limit=2)
+    assert added.job.run_at == dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
+    assert added.schedule.every_seconds == 300
+    for _ in range(3):
+        clock.now = memory_runtime.store.get_schedule(added.schedule_id).next_run_at or clock.now
+        recurring.enqueue_due_runs(memory_runtime)
+    ended = memory_runtime.store.get_schedule(added.schedule_id)
+    assert (ended.runs, ended.next_run_at, ended.last_run_at.strftime("%H:%M")) == (2, None, "12:10")
+    counts = memory_runtime.store.counts(Q)
+    assert counts[JobState.DELAYED] + counts[JobState.WAITING] == 2  # the first run, made by the add, was delayed
+    with pytest.raises(InvalidPayload) as refused:
+        add_with_repeat(memory_runtime, every=300_000, limit=2)
+    assert refused.value.errors[0]["loc"] == ("options", "repeat", "limit")
+
+
+def test_repeat_immediately_runs_now_then_on_the_interval(memory_runtime) -> None:
+    memory_runtime.clock = FakeClock(dt.datetime(2026, 1, 1, 12, 1, 10, tzinfo=dt.UTC))
+    added = add_with_repeat(memory_runtime, every=60_000, immediately=True)
+    assert (added.job.state, added.job.run_at) == (JobState.WAITING, None)
+    assert added.schedule.next_run_at == dt.datetime(2026, 1, 1, 12, 2, tzinfo=dt.UTC)
+
+
+def test_repeat_start_and_end_dates_bound_the_runs(memory_runtime) -> None:
+    memory_runtime.clock = FakeClock(dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC))
+    later = add_with_repeat(memory_runtime, pattern="0 0 * * *", startDate="2026-02-01T00:00:00Z")
+    assert later.job.run_at == dt.datetime(2026, 2, 1, tzinfo=dt.UTC)
+    with pytest.raises(InvalidPayload) as refused:
+        add_with_repeat(memory_runtime, pattern="0 0 * * *", endDate="2026-01-01T18:00:00Z")
+    assert refused.value.errors[0]["loc"] == ("options", "repeat", "endDate")
+    assert [s.id for s in memory_runtime.store.list_schedules()] == [later.schedule_id]
+
+
+def test_repeat_refuses_options_the_schedule_sets_and_keeps_the_rest_for_every_run(memory_runtime) -> None:
+    from jobline.enqueue import enqueue
+
+    def add(options: dict) -> None:
+        enqueue(
+            memory_runtime,
+            queue=Q,
+            name="test-echo",
+            data={"value": "v"},
+            tenant_id="t1",
+            options=JobOptions.model_validate({"repeat": {"every": 60_000}, **options}),
+        )
+
+    with pytest.raises(InvalidPayload) as refused:
+        add({"delay": 5000})
+    assert refused.value.errors[0]["loc"] == ("options", "delay")
+    add({"retries": 2, "backoff": {"type": "fixed", "delay": 3000}, "timeout": 20_000})
+    [schedule] = memory_runtime.store.list_schedules()
+    [job] = jobs_of(memory_runtime)
+    assert (job.max_attempts, job.backoff.delay, job.timeout_seconds) == (3, 3, 20)
+    assert schedule.options == {"retries": 2, "backoff": {"type": "fixed", "delay": 3000}, "timeout": 20_000}

@@ -18,6 +18,7 @@ from jobline.observability import current_trace_header
 from jobline.queues import get_queue
 from jobline.retry import BackoffOption
 from jobline.runtime import Runtime
+from jobline.schedules import Repeat, Schedule
 from jobline.states import JobState
 from jobline.transport import MAX_DELAY_SECONDS
 
@@ -52,6 +53,11 @@ class JobOptions(BaseModel):
         default=None, gt=0, le=MAX_DELAY_MS, description="milliseconds; at most the queue's job timeout"
     )
     callback_url: AnyHttpUrl | None = Field(default=None, alias="callbackUrl")
+    repeat: Repeat | None = Field(
+        default=None,
+        description="BullMQ's repeat: a recurring job on a cron `pattern` (in `tz`) or `every` N milliseconds; "
+        "the answer is its first run",
+    )
 
     @field_validator("retries")
     @classmethod
@@ -71,8 +77,16 @@ class JobOptions(BaseModel):
 
 @dataclasses.dataclass(frozen=True)
 class Enqueued:
+    """The job an add made or found; for a `repeat` add, the schedule it belongs to (its first run's job)."""
+
     job: Job
     created: bool
+    schedule: Schedule | None = None
+
+    @property
+    def schedule_id(self) -> str | None:
+        """The recurring schedule's id (BullMQ's repeatJobKey), for a `repeat` add."""
+        return None if self.schedule is None else self.schedule.id
 
 
 def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:
@@ -100,14 +114,20 @@ def enqueue(
     options: JobOptions | None = None,
     message_delay: float | None = None,
 ) -> Enqueued:
-    """Create a job and put it on its queue; a known `jobId` returns the existing job instead.
+    """Create a job and put it on its queue; a known `jobId` returns the existing job instead;
+    a `repeat` registers a recurring schedule and answers its first run (`recurring.add_repeating`).
 
     `message_delay` holds back the wake-up call of a job that is waiting now: a caller
     that runs the job inline (`inline.run_inline`) sends it as a safety net only.
     """
+    options = options or JobOptions()
+    if options.repeat is not None:
+        # Imported here because recurring builds on this module: its runs are enqueued by it.
+        from jobline import recurring
+
+        return recurring.add_repeating(runtime, queue=queue, name=name, data=data, tenant_id=tenant_id, options=options)
     settings = get_queue(queue)
     payload = get_job_type(queue, name).validate(data)
-    options = options or JobOptions()
     now = runtime.clock()
     job_id = job_id_for_key(tenant_id=tenant_id, queue=queue, key=options.job_id) if options.job_id else new_job_id()
     run_at = _run_at(options, now)

@@ -8,19 +8,21 @@ tick that loses that write leaves it to the winner.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
 from pydantic import ValidationError
 
 from jobline.clock import TICK_HORIZON
-from jobline.enqueue import JobOptions, enqueue
+from jobline.enqueue import Enqueued, JobOptions, enqueue
 from jobline.errors import InvalidPayload, NotFound, ScheduleConflict
 from jobline.handlers import get_job_type
+from jobline.jobs import job_id_for_key
 from jobline.observability import logger
 from jobline.queues import get_queue
 from jobline.runtime import Runtime
-from jobline.schedules import Schedule
+from jobline.schedules import Schedule, every_seconds_of
 
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
 SCHEDULE_OPTIONS = frozenset({"attempts", "retries", "backoff", "priority", "timeout", "callback_url"})
@@ -34,6 +36,21 @@ class ScheduleNotFound(NotFound):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+def _template(
+    queue: str, name: str, data: dict[str, Any], options: JobOptions | None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The payload and job options every run gets, validated; options the schedule sets are refused."""
+    get_queue(queue)
+    payload = get_job_type(queue, name).validate(data)
+    chosen = options.model_dump(exclude_unset=True, mode="json") if options else {}
+    refused = sorted(set(chosen) - SCHEDULE_OPTIONS)
+    if refused:
+        raise InvalidPayload(
+            [{"loc": ("options", field), "msg": "is set by the schedule", "type": "value_error"} for field in refused]
+        )
+    return payload, chosen
+
+
 def create_schedule(
     runtime: Runtime,
     *,
@@ -45,21 +62,20 @@ def create_schedule(
     every_seconds: int | None = None,
     timezone: str = "UTC",
     limit: int | None = None,
+    start_at: dt.datetime | None = None,
     end_at: dt.datetime | None = None,
     options: JobOptions | None = None,
+    schedule_id: str | None = None,
 ) -> Schedule:
-    """Validate the job (type and payload) and the rule, then store the schedule with its first run time."""
-    get_queue(queue)
-    payload = get_job_type(queue, name).validate(data)
-    chosen = options.model_dump(exclude_unset=True, mode="json") if options else {}
-    refused = sorted(set(chosen) - SCHEDULE_OPTIONS)
-    if refused:
-        raise InvalidPayload(
-            [{"loc": ("options", field), "msg": "is set by the schedule", "type": "value_error"} for field in refused]
-        )
+    """Validate the job (type and payload) and the rule, then store the schedule with its first run time.
+
+    A given `schedule_id` that is taken raises ScheduleConflict (the store writes new schedules only once).
+    """
+    payload, chosen = _template(queue, name, data, options)
     now = runtime.clock()
     try:
         schedule = Schedule(
+            **({"id": schedule_id} if schedule_id else {}),
             queue=queue,
             name=name,
             tenant_id=tenant_id,
@@ -77,8 +93,95 @@ def create_schedule(
         raise InvalidPayload(
             [{**error, "loc": tuple(CALLER_NAMES.get(str(p), p) for p in error["loc"])} for error in exc.errors()]
         ) from exc
-    schedule = schedule.model_copy(update={"next_run_at": schedule.next_after(now)})
+    # A start in the future holds the first run back; one exactly on a run time keeps that run.
+    after = max(now, start_at - dt.timedelta(seconds=1)) if start_at else now
+    schedule = schedule.model_copy(update={"next_run_at": schedule.next_after(after)})
     return runtime.store.save_schedule(schedule)
+
+
+def add_repeating(
+    runtime: Runtime, *, queue: str, name: str, data: dict[str, Any], tenant_id: str, options: JobOptions
+) -> Enqueued:
+    """BullMQ's `queue.add(name, data, {repeat})`: register the schedule once per repeat key (name,
+    jobId, rule, time zone, end) and answer the job of its next run, delayed to its time.
+
+    Adding the same repeat again finds the same schedule (its data and options become those
+    sent, for the runs to come) and the same pending run, as BullMQ does.
+    """
+    repeat = options.repeat
+    if repeat is None:
+        raise ValueError("add_repeating needs options.repeat")
+    template = JobOptions.model_validate(options.model_dump(exclude_unset=True, exclude={"repeat", "job_id"}))
+    schedule_id = job_id_for_key(
+        tenant_id=tenant_id, queue=queue, key=f"schedule:{repeat.key(name=name, job_id=options.job_id)}"
+    )
+    schedule = runtime.store.get_schedule(schedule_id)
+    if schedule is None:
+        try:
+            schedule = create_schedule(
+                runtime,
+                queue=queue,
+                name=name,
+                tenant_id=tenant_id,
+                data=data,
+                cron=repeat.pattern,
+                every_seconds=None if repeat.every is None else every_seconds_of(repeat.every),
+                timezone=repeat.tz or "UTC",
+                limit=repeat.limit,
+                start_at=repeat.start_date,
+                end_at=repeat.end_date,
+                options=template,
+                schedule_id=schedule_id,
+            )
+        except ScheduleConflict:
+            schedule = runtime.store.get_schedule(schedule_id)  # a concurrent add made it first
+        else:
+            if schedule.next_run_at is None:
+                runtime.store.delete_schedule(schedule.id)  # a schedule that never runs is no schedule
+                raise InvalidPayload([_repeat_error("endDate", "comes before the first run")])
+            if repeat.immediately:
+                return _run(runtime, schedule, runtime.clock())
+    if schedule is None:
+        raise ScheduleConflict(schedule_id)  # made and deleted while we looked: the caller may retry
+    schedule = _renewed(runtime, schedule, data=data, options=template)
+    if schedule.next_run_at is None:
+        raise InvalidPayload([_repeat_error("limit", "is reached: this repeat has no run left")])
+    return _run(runtime, schedule, schedule.next_run_at)
+
+
+def _repeat_error(field: str, message: str) -> dict[str, Any]:
+    return {"loc": ("options", "repeat", field), "msg": message, "type": "value_error"}
+
+
+def _renewed(runtime: Runtime, schedule: Schedule, *, data: dict[str, Any], options: JobOptions) -> Schedule:
+    """The schedule with the template of the latest add (payload and job options), written if it changed."""
+    payload, chosen = _template(schedule.queue, schedule.name, data, options)
+    if (payload, chosen) == (schedule.data, schedule.options):
+        return schedule
+    try:
+        return runtime.store.save_schedule(
+            schedule.model_copy(update={"data": payload, "options": chosen}), expected_version=schedule.version
+        )
+    except ScheduleConflict:
+        # A tick moved it on meanwhile: the next add (or none) renews it; this run uses the stored template.
+        return runtime.store.get_schedule(schedule.id) or schedule
+
+
+def _run(runtime: Runtime, schedule: Schedule, run_at: dt.datetime) -> Enqueued:
+    """Enqueue the schedule's run at `run_at` under its run key: the same run is always the same job."""
+    now = runtime.clock()
+    options = JobOptions.model_validate(
+        {**schedule.options, "jobId": run_key(schedule, run_at), "runAt": run_at if run_at > now else None}
+    )
+    result = enqueue(
+        runtime,
+        queue=schedule.queue,
+        name=schedule.name,
+        data=schedule.data,
+        tenant_id=schedule.tenant_id,
+        options=options,
+    )
+    return dataclasses.replace(result, schedule=schedule)
 
 
 def list_schedules(runtime: Runtime, *, queue: str | None = None, tenant_id: str | None = None) -> list[Schedule]:
@@ -118,17 +221,7 @@ def enqueue_due_runs(runtime: Runtime) -> int:
         if run_at < now - TICK_HORIZON:
             # Ticks were missed: run once for the latest missed time, not for every one.
             run_at = schedule.latest_at_or_before(now)
-        options = JobOptions.model_validate(
-            {**schedule.options, "jobId": run_key(schedule, run_at), "runAt": run_at if run_at > now else None}
-        )
-        result = enqueue(
-            runtime,
-            queue=schedule.queue,
-            name=schedule.name,
-            data=schedule.data,
-            tenant_id=schedule.tenant_id,
-            options=options,
-        )
+        result = _run(runtime, schedule, run_at)
         moved = schedule.model_copy(update={"runs": schedule.runs + 1, "last_run_at": run_at})
         moved = moved.model_copy(update={"next_run_at": moved.next_after(run_at)})
         try:

@@ -10,13 +10,75 @@ import datetime as dt
 import math
 import uuid
 import zoneinfo
-from typing import Any
+from typing import Annotated, Any
 
-from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from croniter import CroniterBadDateError, croniter
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from jobline.clock import shown_in_utc
 
 # The tick runs once a minute, so no schedule may fire more often than that.
 MIN_EVERY_SECONDS = 60
+MIN_EVERY_MS = MIN_EVERY_SECONDS * 1000
+MAX_EVERY_MS = 366 * 24 * 3600 * 1000
+
+
+def valid_cron(value: str) -> str:
+    """`value` if it is a five-field cron expression that matches some date; a ValueError (for pydantic) otherwise."""
+    # Five fields only: minutes are the finest grain the tick can honour.
+    if len(value.split()) != 5 or not croniter.is_valid(value):
+        raise ValueError("must be a five-field cron expression, e.g. '0 0 * * *'")
+    try:
+        # croniter takes `0 0 30 2 *` (30 February) as valid but can never find its next run.
+        croniter(value).get_next(dt.datetime)
+    except CroniterBadDateError:
+        raise ValueError("never matches a date") from None
+    return value
+
+
+def valid_timezone(value: str) -> str:
+    """`value` if it names a known IANA time zone; a ValueError (for pydantic) otherwise."""
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def every_seconds_of(every_ms: int) -> int:
+    """A BullMQ `every` (milliseconds) as the whole seconds a schedule keeps, rounded up."""
+    return math.ceil(every_ms / 1000)
+
+
+class Repeat(BaseModel):
+    """BullMQ's `repeat` job option: `{"pattern": "0 0 * * *", "tz": ...}` or `{"every": 60000}` (milliseconds),
+    with an optional `limit`, `startDate`, `endDate`, and `immediately` (an `every` job's first run now)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    # `cron` is the name BullMQ used before v4; `pattern` the one it uses now.
+    pattern: Annotated[str, AfterValidator(valid_cron)] | None = Field(
+        default=None, max_length=120, validation_alias=AliasChoices("pattern", "cron"), examples=["0 0 * * *"]
+    )
+    every: int | None = Field(default=None, ge=MIN_EVERY_MS, le=MAX_EVERY_MS, description="milliseconds")
+    tz: Annotated[str, AfterValidator(valid_timezone)] | None = Field(default=None, max_length=64)
+    limit: int | None = Field(default=None, ge=1, le=1_000_000, description="stop after this many runs")
+    start_date: Annotated[dt.datetime, AfterValidator(shown_in_utc)] | None = Field(default=None, alias="startDate")
+    end_date: Annotated[dt.datetime, AfterValidator(shown_in_utc)] | None = Field(default=None, alias="endDate")
+    immediately: bool = False
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> Repeat:
+        if (self.pattern is None) == (self.every is None):
+            raise ValueError("give exactly one of pattern and every")
+        if self.immediately and self.every is None:
+            raise ValueError("immediately goes with every")
+        return self
+
+    def key(self, *, name: str, job_id: str | None) -> str:
+        """BullMQ's repeat key: the same job name, jobId, end, time zone and rule name one schedule."""
+        end = self.end_date.isoformat() if self.end_date else ""
+        return f"{name}:{job_id or ''}:{end}:{self.tz or ''}:{self.pattern or self.every}"
 
 
 class Schedule(BaseModel):
@@ -44,19 +106,12 @@ class Schedule(BaseModel):
     @field_validator("cron")
     @classmethod
     def _valid_cron(cls, value: str | None) -> str | None:
-        # Five fields only: minutes are the finest grain the tick can honour.
-        if value is not None and (len(value.split()) != 5 or not croniter.is_valid(value)):
-            raise ValueError("must be a five-field cron expression, e.g. '0 0 * * *'")
-        return value
+        return None if value is None else valid_cron(value)
 
     @field_validator("timezone")
     @classmethod
     def _valid_timezone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r}") from None
-        return value
+        return valid_timezone(value)
 
     @model_validator(mode="after")
     def _one_rule(self) -> Schedule:

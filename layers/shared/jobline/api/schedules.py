@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import math
 from http import HTTPStatus
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from croniter import CroniterBadDateError, croniter
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, AliasChoices, Field, field_validator
 
 from jobline import recurring
 from jobline.api import deps
@@ -22,7 +20,7 @@ from jobline.clock import shown_in_utc
 from jobline.enqueue import JobOptions
 from jobline.errors import InvalidPayload
 from jobline.handlers import get_job_type
-from jobline.schedules import MIN_EVERY_SECONDS, Schedule
+from jobline.schedules import MAX_EVERY_MS, MIN_EVERY_MS, Schedule, every_seconds_of, valid_cron, valid_timezone
 
 router = APIGatewayHttpRouter()
 TAGS = ["admin", "recurring"]
@@ -30,31 +28,21 @@ ScheduleIdPath = Annotated[str, Path(alias="scheduleId", pattern=UUID_PATTERN, d
 
 
 class ScheduleRequest(ApiModel):
-    """A recurring job: `cron` (five fields, in `tz`) or `every` (milliseconds, as BullMQ), not both."""
+    """A recurring job: `cron` (five fields, in `tz`; BullMQ's `pattern` too) or `every` (milliseconds,
+    as BullMQ), not both."""
 
     model_config = ApiModel.model_config | {"extra": "forbid"}
 
     name: str = Field(min_length=1, max_length=128, description="The job name on this queue.")
     data: dict[str, Any] = Field(default_factory=dict)
-    cron: str | None = Field(default=None, max_length=120, examples=["0 0 * * *"])
-    every: int | None = Field(default=None, ge=MIN_EVERY_SECONDS * 1000, le=366 * 24 * 3600 * 1000)
-    tz: str = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
+    cron: Annotated[str, AfterValidator(valid_cron)] | None = Field(
+        default=None, max_length=120, validation_alias=AliasChoices("cron", "pattern"), examples=["0 0 * * *"]
+    )
+    every: int | None = Field(default=None, ge=MIN_EVERY_MS, le=MAX_EVERY_MS, description="milliseconds")
+    tz: Annotated[str, AfterValidator(valid_timezone)] = Field(default="UTC", max_length=64, examples=["Europe/Paris"])
     limit: int | None = Field(default=None, ge=1, le=1_000_000)
     end_date: dt.datetime | None = None
     options: JobOptions | None = None
-
-    @field_validator("cron")
-    @classmethod
-    def _matches_some_date(cls, value: str | None) -> str | None:
-        # croniter takes `0 0 30 2 *` (30 February) as valid but can never find its next run.
-        if value is not None:
-            try:
-                croniter(value).get_next(dt.datetime)
-            except CroniterBadDateError:
-                raise ValueError("never matches a date") from None
-            except ValueError:
-                pass  # not a cron expression at all: the schedule's own check says so
-        return value
 
     _in_utc_range = field_validator("end_date")(shown_in_utc)
 
@@ -65,7 +53,8 @@ class ScheduleView(ApiModel):
     name: str
     data: dict[str, Any]
     cron: str | None
-    every: int | None
+    pattern: str | None = Field(description="the cron expression, under BullMQ's name")
+    every: int | None = Field(description="milliseconds")
     tz: str
     limit: int | None
     runs: int
@@ -82,6 +71,7 @@ class ScheduleView(ApiModel):
             name=schedule.name,
             data=schedule.data,
             cron=schedule.cron,
+            pattern=schedule.cron,
             every=None if schedule.every_seconds is None else schedule.every_seconds * 1000,
             tz=schedule.timezone,
             limit=schedule.limit,
@@ -116,7 +106,7 @@ def create(
         tenant_id=admin.tenant_id,
         data=body.data,
         cron=body.cron,
-        every_seconds=None if body.every is None else math.ceil(body.every / 1000),
+        every_seconds=None if body.every is None else every_seconds_of(body.every),
         timezone=body.tz,
         limit=body.limit,
         end_at=body.end_date,
