@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
+from jobline import operations
 from jobline.enqueue import JobOptions, enqueue
+from jobline.errors import JobNotFound
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
@@ -62,3 +66,15 @@ def test_send_sms_every_number_refused_on_every_attempt_fails_the_job(memory_run
     assert (failed.state, failed.attempts) == (JobState.FAILED, 2)
     assert failed.result["failed"] == 3
     assert sent_sms() == []
+
+
+def test_send_sms_sub_account_in_the_payload_is_a_label_never_the_tenant(memory_runtime) -> None:
+    data = {"subAccountId": "someone-else", "phoneNumbers": [PHONES[0]], "message": "hi", "campaignId": "c-1"}
+    job = enqueue(memory_runtime, queue=Q, name="send-sms", data=data, tenant_id="t1").job
+    assert (job.tenant_id, job.data["subAccountId"], job.data["campaignId"]) == ("t1", "someone-else", "c-1")
+    with pytest.raises(JobNotFound):
+        operations.get_job(memory_runtime, job.id, tenant_id="someone-else")
+    deliver(memory_runtime, Worker(memory_runtime), Q)
+    assert memory_runtime.store.get(job.id).state is JobState.COMPLETED
+    assert memory_runtime.store.counts(Q, tenant_id="t1")[JobState.COMPLETED] == 1
+    assert memory_runtime.store.counts(Q, tenant_id="someone-else")[JobState.COMPLETED] == 0

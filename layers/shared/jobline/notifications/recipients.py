@@ -66,7 +66,8 @@ PhoneRecipients = Annotated[list[PhoneNumber], Field(min_length=1, max_length=MA
 
 def listed(value: object) -> object:
     """One address as a list of one (BullMQ's `to: 'user@example.com'`); anything else as given."""
-    return [value] if isinstance(value, str) else value
+    # Checked here, so a bad single address is named as the field itself, not as its item 0.
+    return [normalise_email(value)] if isinstance(value, str) else value
 
 
 OneOrMoreEmails = Annotated[EmailRecipients, BeforeValidator(listed)]
