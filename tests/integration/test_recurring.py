@@ -11,6 +11,7 @@ from jobline import recurring, ticks
 from jobline.enqueue import JobOptions
 from jobline.errors import InvalidPayload, UnknownJobType
 from jobline.jobs import job_id_for_key
+from jobline.schedules import schedule_id_of_run
 from jobline.states import JobState
 from tests import jobtypes
 from tests.support import FakeClock
@@ -183,6 +184,7 @@ def test_add_with_repeat_registers_the_schedule_and_answers_its_first_run(clocke
     first_run = dt.datetime(2026, 3, 28, 23, 0, tzinfo=dt.UTC)  # midnight in Paris
     assert (added.job.state, added.job.run_at) == (JobState.DELAYED, first_run)
     assert added.job.id == job_id_for_key(tenant_id="t1", queue=Q, key=recurring.run_key(added.schedule, first_run))
+    assert schedule_id_of_run(added.job.key) == added.schedule_id
     [schedule] = recurring.list_schedules(clocked, tenant_id="t1")
     assert (schedule.id, schedule.cron, schedule.timezone) == (added.schedule_id, "0 0 * * *", "Europe/Paris")
     # The tick finds the first run already enqueued (same run key) and moves the schedule on: one job.

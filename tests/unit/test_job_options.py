@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from jobline.enqueue import MAX_DELAY_MS, JobOptions
+from jobline.enqueue import MAX_DELAY_MS, JobOptions, shown_options
+from jobline.jobs import Job
 from jobline.retry import MAX_BACKOFF_MS, Backoff, BackoffKind, BackoffOption
-from jobline.schedules import Repeat
+from jobline.schedules import Repeat, schedule_id_of_run
 
 
 def error_locs(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str | int, ...]]:
@@ -123,3 +124,36 @@ def test_repeat_key_names_the_rule_not_the_data() -> None:
     assert daily.key(name="update-sitemap", job_id=None) != daily.key(name="process-campaigns", job_id=None)
     assert daily.key(name="a", job_id=None) != Repeat(pattern="0 0 * * *", tz="Asia/Tokyo").key(name="a", job_id=None)
     assert Repeat(every=60_000).key(name="a", job_id="x") != Repeat(every=120_000).key(name="a", job_id="x")
+
+
+def test_a_jobs_options_are_shown_in_milliseconds() -> None:
+    created = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    job = Job(
+        id="j1",
+        queue="email",
+        name="send-email",
+        tenant_id="t1",
+        max_attempts=4,
+        backoff=Backoff(type=BackoffKind.EXPONENTIAL, delay=5),
+        timeout_seconds=20,
+        priority=3,
+        created_at=created,
+        run_at=created + dt.timedelta(hours=1),
+    )
+    assert shown_options(job) == {
+        "attempts": 4,
+        "backoff": {"type": "exponential", "delay": 5000},
+        "delay": 3_600_000,
+        "timeout": 20_000,
+        "priority": 3,
+        "jobId": None,
+        "repeatJobKey": None,
+    }
+
+
+@pytest.mark.parametrize(
+    ("key", "schedule_id"),
+    [("repeat:5b0c:1767225600", "5b0c"), ("mine", None), (None, None), ("repeat:", None)],
+)
+def test_a_recurring_runs_key_names_its_schedule(key: str | None, schedule_id: str | None) -> None:
+    assert schedule_id_of_run(key) == schedule_id

@@ -18,7 +18,7 @@ from jobline.observability import current_trace_header
 from jobline.queues import get_queue
 from jobline.retry import BackoffOption
 from jobline.runtime import Runtime
-from jobline.schedules import Repeat, Schedule
+from jobline.schedules import Repeat, Schedule, schedule_id_of_run
 from jobline.states import JobState
 from jobline.transport import MAX_DELAY_SECONDS
 
@@ -87,6 +87,20 @@ class Enqueued:
     def schedule_id(self) -> str | None:
         """The recurring schedule's id (BullMQ's repeatJobKey), for a `repeat` add."""
         return None if self.schedule is None else self.schedule.id
+
+
+def shown_options(job: Job) -> dict[str, Any]:
+    """A job's options as Bull shows `job.opts`, every time in milliseconds; `repeatJobKey` for a recurring run."""
+    delay = max(0, round((job.run_at - job.created_at).total_seconds() * 1000)) if job.run_at else 0
+    return {
+        "attempts": job.max_attempts,
+        "backoff": BackoffOption.shown(job.backoff).model_dump(mode="json"),
+        "delay": delay,
+        "timeout": None if job.timeout_seconds is None else round(job.timeout_seconds * 1000),
+        "priority": job.priority,
+        "jobId": job.key,
+        "repeatJobKey": schedule_id_of_run(job.key),
+    }
 
 
 def _run_at(options: JobOptions, now: dt.datetime) -> dt.datetime | None:

@@ -22,7 +22,7 @@ from jobline.jobs import job_id_for_key
 from jobline.observability import logger
 from jobline.queues import get_queue
 from jobline.runtime import Runtime
-from jobline.schedules import Schedule, every_seconds_of
+from jobline.schedules import RUN_KEY_PREFIX, Schedule, every_seconds_of
 
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
 SCHEDULE_OPTIONS = frozenset({"attempts", "retries", "backoff", "priority", "timeout", "callback_url"})
@@ -207,7 +207,7 @@ def delete_schedule(
 
 def run_key(schedule: Schedule, run_at: dt.datetime) -> str:
     """The idempotency key of one run: the same schedule and time always name the same job."""
-    return f"repeat:{schedule.id}:{int(run_at.timestamp())}"
+    return f"{RUN_KEY_PREFIX}{schedule.id}:{int(run_at.timestamp())}"
 
 
 def enqueue_due_runs(runtime: Runtime) -> int:

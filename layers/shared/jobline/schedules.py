@@ -21,6 +21,16 @@ from jobline.clock import shown_in_utc
 MIN_EVERY_SECONDS = 60
 MIN_EVERY_MS = MIN_EVERY_SECONDS * 1000
 MAX_EVERY_MS = 366 * 24 * 3600 * 1000
+# A recurring run's job key is `repeat:<schedule id>:<run time>` (`recurring.run_key`).
+RUN_KEY_PREFIX = "repeat:"
+
+
+def schedule_id_of_run(job_key: str | None) -> str | None:
+    """The schedule a job was a run of (BullMQ's `repeatJobKey`), from its key; None for other jobs."""
+    if job_key is None or not job_key.startswith(RUN_KEY_PREFIX):
+        return None
+    schedule_id, _, _ = job_key.removeprefix(RUN_KEY_PREFIX).partition(":")
+    return schedule_id or None
 
 
 def valid_cron(value: str) -> str:
