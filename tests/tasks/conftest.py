@@ -30,3 +30,13 @@ def task_jobs() -> Iterator[ModuleType]:
 def admin_token() -> str:
     """Admin-only tasks (cleanupOldData) act like the admin routes and need the role."""
     return make_token(tenant="tenant-a", user="ann", roles=["admin"])
+
+
+@pytest.fixture
+def pg_runtime(aws, memory_store, database_url):
+    """A runtime on moto, the memory job store and the session's Postgres: for tasks that read domain tables."""
+    from tests.support import make_runtime
+
+    runtime = make_runtime(memory_store, database_url=database_url)
+    yield runtime
+    runtime.sessions.kw["bind"].dispose()

@@ -144,7 +144,12 @@ def test_cleanup_old_data_task_removes_only_its_tenants_old_finished_jobs(runtim
         seed(runtime, queue="email", tenant="t1", state=JobState.COMPLETED, finished_days_ago=10),
     ]
     done = run_task(runtime, "cleanupOldData", {"queue": "data-export", "olderThanDays": 7})
-    assert done.result == {"tableName": "data-export", "daysOld": 7, "removed": {"completed": 1, "failed": 1}, "total": 2}
+    assert done.result == {
+        "tableName": "data-export",
+        "daysOld": 7,
+        "removed": {"completed": 1, "failed": 1},
+        "total": 2,
+    }
     assert [runtime.store.get(j.id) for j in old] == [None, None]
     assert all(runtime.store.get(j.id) is not None for j in kept)
 
