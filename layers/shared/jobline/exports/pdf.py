@@ -174,7 +174,9 @@ class PdfDocument:
         if page is None:
             return
         fonts = " ".join(f"/F{font.i} {_FONT_OBJECTS[key][0]} 0 R" for key, font in page.fonts.items())
-        content = zlib.compress(bytes(page.pages[1].contents))
+        drawn = page.pages[1].contents
+        assert isinstance(drawn, bytearray), "fpdf2 keeps an open page's content as bytes"
+        content = zlib.compress(drawn)
         number = len(self._offsets)
         self._offsets.extend([0, 0])
         self._object(number, f"<< /Length {len(content)} /Filter /FlateDecode >>", stream=content)

@@ -54,7 +54,7 @@ def _booked(tenant_id: str, first_day: dt.date, last_day: dt.date) -> list[sa.Co
     ]
 
 
-def by_month_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> sa.Select[Any]:
+def by_month_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> sa.Select[*tuple[Any, ...]]:
     """Every month of the period (those without bookings too), with its booked rooms and revenue."""
     months = (
         sa.select(
@@ -85,7 +85,7 @@ def by_month_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> sa.
     )
 
 
-def by_category_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> sa.Select[Any]:
+def by_category_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> sa.Select[*tuple[Any, ...]]:
     """The categories with bookings in the period, highest revenue first."""
     revenue = sa.func.sum(Room.price)
     on = sa.and_(RoomCategory.id == Room.category_id, RoomCategory.tenant_id == tenant_id)
@@ -101,7 +101,7 @@ def by_category_query(tenant_id: str, first_day: dt.date, last_day: dt.date) -> 
 def revenue_report(connection: Any, *, tenant_id: str, first_day: dt.date, last_day: dt.date) -> RevenueReport:
     """The tenant's revenue from `first_day` to `last_day`, both included."""
 
-    def lines(query: sa.Select[Any]) -> list[Line]:
+    def lines(query: sa.Select[*tuple[Any, ...]]) -> list[Line]:
         return [
             Line(str(label), int(count), decimal.Decimal(total)) for label, count, total in connection.execute(query)
         ]

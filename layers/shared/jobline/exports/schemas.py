@@ -216,7 +216,7 @@ class _NamedExport(BaseModel):
     def as_export(self) -> ExportPayload:
         """The same export as a `data-export` payload, in CSV."""
         return ExportPayload(
-            exportType=self.export_type, format=ExportFormat.CSV, filters=self.filters, columns=self.columns
+            export_type=self.export_type, format=ExportFormat.CSV, filters=self.filters, columns=self.columns
         )
 
 
