@@ -1,6 +1,6 @@
 """Bulk-upload routes: rows in the request, or a presigned upload to S3 for files over the body limit.
 
-small:  POST /bulk-upload/<kind> {"rows": [...]}                      ─▶ 202 job
+small:  POST /bulk-upload/<kind> [...] or {"rows": [...]}              ─▶ 202 job
 large:  POST /bulk-upload/<kind>/upload-url ─▶ PUT the file to the URL ─▶ POST …/from-s3 {"key"} ─▶ 202 job
 then:   GET  /bulk-upload/<kind>/<jobId>                                ─▶ state, progress, result
 """
@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
-from pydantic import Field
+from pydantic import Field, RootModel, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from jobline import operations
 from jobline.api import deps
@@ -35,13 +36,53 @@ KindPath = Annotated[
 ChunkSize = Field(default=DEFAULT_CHUNK_SIZE, ge=1, le=MAX_CHUNK_SIZE, description="rows per upsert statement")
 
 
+MAX_ROWS = 20_000
+RowList = Annotated[list[dict[str, Any]], Field(min_length=1, max_length=MAX_ROWS)]
+
+
 class BulkRowsRequest(ApiModel):
     """Rows as objects with the kind's fields (mechanics: firstName, lastName, email, mobileNumber; service
     providers: name, email; policies: policyNumber, type). Each row is validated on its own in the job."""
 
-    rows: list[dict[str, Any]] = Field(min_length=1, max_length=20_000)
+    rows: RowList
     chunk_size: int = ChunkSize
     options: JobOptions | None = None
+
+
+class RowArray(RootModel[RowList]):
+    """Seed 004's body: the bare JSON array of rows."""
+
+
+def _rows_located_in_either_form(body: Any, validate: ValidatorFunctionWrapHandler) -> Any:
+    # The union reports each arm's errors under the arm's name (`RowArray.0`, `BulkRowsRequest.rows`):
+    # keep the errors of the form the body is in, and locate a bad row as `rows.<n>` in both forms.
+    try:
+        return validate(body)
+    except ValidationError as exc:
+        arm = RowArray.__name__ if isinstance(body, list) else BulkRowsRequest.__name__
+        kept = [error for error in exc.errors(include_url=False) if error["loc"][:1] == (arm,)]
+        if not isinstance(body, list | dict) or not kept:
+            raise PydanticCustomError("rows_body", "Input should be an array of rows or an object with rows") from None
+        prefix: tuple[str, ...] = ("rows",) if arm == RowArray.__name__ else ()
+        details = [
+            InitErrorDetails(
+                type=PydanticCustomError(error["type"], error["msg"], error.get("ctx")),
+                loc=(*prefix, *error["loc"][1:]),
+                input=error["input"],
+            )
+            for error in kept
+        ]
+        raise ValidationError.from_exception_data(exc.title, details) from None
+
+
+# A union holding a list, too, keeps Powertools from reading an array body as its first item, as it
+# does for a body typed as one model.
+class BulkRowsBody(RootModel[Annotated[RowArray | BulkRowsRequest, WrapValidator(_rows_located_in_either_form)]]):
+    """The rows as a bare JSON array (seed 004), or as `{"rows": [...]}` with `chunkSize` and `options`."""
+
+    def request(self) -> BulkRowsRequest:
+        """The object form, whichever form was sent."""
+        return self.root if isinstance(self.root, BulkRowsRequest) else BulkRowsRequest(rows=self.root.root)
 
 
 class UploadUrlRequest(ApiModel):
@@ -77,9 +118,11 @@ def _queued(result: Enqueued, message: str) -> Response[Envelope[JobCreated]]:
     responses=responses(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, success=(HTTPStatus.ACCEPTED, HTTPStatus.OK)),
 )
 def upload_rows(
-    kind: KindPath, body: Annotated[BulkRowsRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
+    kind: KindPath, rows: Annotated[BulkRowsBody, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[Envelope[JobCreated]]:
-    """Answers 202 with the job; its result gives uploaded, failed and per-row errors."""
+    """The rows as a bare JSON array, or `{"rows": [...]}` with `chunkSize` and `options`; answers 202 with the
+    job, whose result gives success, uploaded, failed, per-row errors and a message."""
+    body = rows.request()
     result = service.enqueue_rows(
         runtime,
         kind,

@@ -36,6 +36,11 @@ class BulkKind:
         return tuple(self.row_model.model_fields)
 
     @property
+    def label(self) -> str:
+        """The kind as a sentence starts with it: Mechanics, Service providers, Policies."""
+        return self.name.value.replace("-", " ").capitalize()
+
+    @property
     def key_label(self) -> str:
         """The natural key as callers name it (camelCase, as in their rows)."""
         field = self.row_model.model_fields[self.key]

@@ -91,10 +91,15 @@ class ErrorReport:
             logger.warning("could not abort an error report upload", extra={"key": self.key})
 
 
-def summary(*, uploaded: int, created: int, updated: int, failed: int, duplicates: int, key_label: str) -> str:
-    """The result's one-line message."""
+def summary(
+    label: str, *, uploaded: int, created: int, updated: int, failed: int, duplicates: int, key_label: str
+) -> str:
+    """The result's one-line message, opening as Bull's bulk-upload workers' did ("Mechanics bulk upload
+    completed successfully") and going on with the counts."""
     total = uploaded + failed + duplicates
-    parts = [f"{uploaded} of {_rows(total)} uploaded ({created} created, {updated} updated)"]
+    outcome = "completed with errors" if failed else "completed successfully"
+    counts = f"{uploaded} of {_rows(total)} uploaded ({created} created, {updated} updated)"
+    parts = [f"{label} bulk upload {outcome}: {counts}"]
     if failed:
         parts.append(f"{_rows(failed)} failed validation")
     if duplicates:

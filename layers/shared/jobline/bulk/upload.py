@@ -154,6 +154,7 @@ def _result(
         "errorCount": errors.count,
         "errorsTruncated": errors.truncated,
         "message": report.summary(
+            kind.label,
             uploaded=tally.uploaded,
             created=tally.created,
             updated=tally.updated,
