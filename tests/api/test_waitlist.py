@@ -30,11 +30,81 @@ def test_trigger_enqueues_its_job_on_its_queue(memory_api, memory_runtime, job_t
     assert len(receive(memory_runtime, queue)) == 1
 
 
-def test_trigger_with_payload_and_delay_answers_202(memory_api, memory_runtime, job_types, admin_a) -> None:
-    body = {"holdIds": ["h1"], "options": {"delay": 120_000}}
+def test_trigger_with_payload_and_delay_in_ms_answers_202(memory_api, memory_runtime, job_types, admin_a) -> None:
+    body = {"tenantId": "tenant-a", "options": {"delay": 120_000}}
     answer = memory_api.post(TRIGGER_PATHS["expired-holds"], token=admin_a, json_body=body)
     assert (answer.status, answer.data["state"]) == (202, "delayed")
-    assert memory_runtime.store.get(answer.data["jobId"]).data == {"holdIds": ["h1"]}
+    job = memory_runtime.store.get(answer.data["jobId"])
+    assert job.data == {"tenantId": "tenant-a"}
+    assert (job.run_at - job.created_at).total_seconds() == 120
+
+
+@pytest.mark.parametrize(
+    ("trigger", "body", "field"),
+    [
+        ("expired-holds", {"holdIds": ["h1"]}, "body.holdIds"),
+        ("expired-holds", {"tenantId": "tenant-b"}, "body.tenantId"),
+        ("cascade", {"slotId": "slot-1"}, "body.slotId"),
+        ("cascade", {"previousEntryId": "3b7c7f1e-53a4-4b3e-9d0c-7a1d2b3c4d5e", "reason": "declined"}, "body.slotId"),
+        ("cascade", {"reason": "cancelled"}, "body.reason"),
+        ("notifications", {"notificationId": 12}, "body.notificationId"),
+        ("cleanup", {"retentionDays": 0}, "body.retentionDays"),
+    ],
+)
+def test_trigger_with_bad_data_answers_422_naming_the_field_and_queues_nothing(
+    memory_api, memory_runtime, admin_a, trigger, body, field
+) -> None:
+    import jobline.waitlist.jobs  # noqa: F401 - the real payload models check the data
+
+    answer = memory_api.post(TRIGGER_PATHS[trigger], token=admin_a, json_body=body)
+    assert answer.status == 422, answer.text
+    assert answer.fields() == [field]
+    assert receive(memory_runtime, TRIGGERS[trigger][0]) == []
+
+
+# Seed 003's paths, as its clients call them: /api/jobs/..., beside /api/v1/jobs/...
+SEED_PATHS = {
+    ("get", "/api/jobs/status"),
+    ("post", "/api/jobs/pause"),
+    ("post", "/api/jobs/resume"),
+    ("post", "/api/jobs/failed/clear"),
+    ("post", "/api/jobs/expired-holds/trigger"),
+    ("post", "/api/jobs/cascade/trigger"),
+    ("post", "/api/jobs/notifications/retry"),
+    ("post", "/api/jobs/cleanup/trigger"),
+    ("get", "/api/jobs/{queueName}/{jobId}"),
+    ("post", "/api/jobs/{queueName}/{jobId}/retry"),
+}
+
+
+def test_seed_paths_are_routes_of_the_openapi_document(memory_api) -> None:
+    document = memory_api.get("/api/v1/openapi.json").json
+    routes = {(method, path) for path, item in document["paths"].items() for method in item}
+    assert routes >= SEED_PATHS
+    body = document["components"]["schemas"]["CascadeTrigger"]["properties"]
+    assert {"slotId", "previousEntryId", "reason", "options"} <= set(body)
+    assert body["reason"]["anyOf"][0]["enum"] == ["declined", "expired"]
+
+
+def test_seed_paths_answer_as_the_v1_paths(memory_api, memory_runtime, job_types, user_a, admin_a) -> None:
+    job = move_to(memory_runtime, add_job(memory_runtime, queue="waitlist-cascade", name="cascade"), JobState.FAILED)
+    assert memory_api.get("/api/jobs/status", token=user_a).data == memory_api.get(f"{JOBS}/status", token=user_a).data
+    seen = memory_api.get(f"/api/jobs/waitlist-cascade/{job.id}", token=user_a)
+    assert (seen.status, seen.data["jobId"], seen.data["status"], seen.data["queueName"]) == (
+        200,
+        job.id,
+        "failed",
+        "waitlist-cascade",
+    )
+    retried = memory_api.post(f"/api/jobs/waitlist-cascade/{job.id}/retry", token=admin_a)
+    assert (retried.status, retried.data["state"]) == (200, "waiting")
+    assert memory_api.post("/api/jobs/cascade/trigger", token=admin_a).status == 201
+    assert memory_api.get("/api/jobs/status").status == 401  # a bearer token is needed here too
+
+
+def test_seed_get_job_of_another_tenant_answers_404(memory_api, memory_runtime, job_types, user_b) -> None:
+    job = add_job(memory_runtime, queue="waitlist-cascade", name="cascade")
+    assert memory_api.get(f"/api/jobs/waitlist-cascade/{job.id}", token=user_b).status == 404
 
 
 @pytest.mark.parametrize("trigger", list(TRIGGERS))

@@ -7,20 +7,21 @@ cascade offers, retry notifications, nightly cleanup), for the caller's tenant.
 from __future__ import annotations
 
 from http import HTTPStatus
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
+from pydantic import BaseModel
 
 from jobline import enqueue, operations
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import Envelope, responses
+from jobline.api.errors import InvalidRequest
 from jobline.api.models import (
     JobCreated,
     JobIdPath,
-    JobRequest,
     JobView,
     QueueNamePath,
     QueuePaused,
@@ -29,7 +30,10 @@ from jobline.api.models import (
 )
 from jobline.api.queues import known_queue, stats_views
 from jobline.auth import Principal
+from jobline.enqueue import JobOptions
 from jobline.runtime import Runtime
+from jobline.waitlist import triggers
+from jobline.waitlist.schemas import CascadePayload, CleanupPayload, ReleaseExpiredPayload, RetryNotificationsPayload
 
 router = APIGatewayHttpRouter()
 TAGS = ["waitlist"]
@@ -47,7 +51,31 @@ TRIGGERS: dict[str, tuple[str, str]] = {
     "cleanup": (CLEANUP, "nightly-cleanup"),
 }
 
-OptionalJobBody = Annotated[JobRequest | None, Body()]
+
+class _Trigger(BaseModel):
+    """A trigger's body: the job's payload fields, plus optional Bull-style `options` (times in ms)."""
+
+    options: JobOptions | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The job's data: the fields sent, but `options`."""
+        return self.model_dump(mode="json", by_alias=True, exclude={"options"}, exclude_unset=True)
+
+
+class ExpiredHoldsTrigger(ReleaseExpiredPayload, _Trigger):
+    """`{"tenantId"?}`: your own tenant's overdue holds (every tenant's when omitted)."""
+
+
+class CascadeTrigger(CascadePayload, _Trigger):
+    """Seed 003's cascade data: `{"slotId", "previousEntryId", "reason": "declined" | "expired"}`."""
+
+
+class NotificationRetryTrigger(RetryNotificationsPayload, _Trigger):
+    """`{"notificationId"}`: the failed notification to send again (every failed one when omitted)."""
+
+
+class CleanupTrigger(CleanupPayload, _Trigger):
+    """`{"retentionDays"?}`: how many days of notifications and audit logs to keep (30 by default)."""
 
 
 @router.get("/jobs/status", summary="Job counts of the waitlist queues", tags=TAGS, responses=responses())
@@ -86,15 +114,18 @@ def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Rem
     return Envelope(message="failed jobs cleared", data=Removed(removed=sum(by_queue.values()), by_queue=by_queue))
 
 
-def _trigger(
-    trigger: str, body: JobRequest | None, runtime: Runtime, admin: Principal
-) -> Response[Envelope[JobCreated]]:
+def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Principal) -> Response[Envelope[JobCreated]]:
     queue, name = TRIGGERS[trigger]
+    data = body.payload() if body else {}
+    try:
+        triggers.check(runtime, name, data, tenant_id=admin.tenant_id)
+    except triggers.TriggerRefused as exc:
+        raise InvalidRequest(f"body.{exc.field}", str(exc)) from exc
     result = enqueue.enqueue(
         runtime,
         queue=queue,
         name=name,
-        data=body.payload() if body else {},
+        data=data,
         tenant_id=admin.tenant_id,
         user_id=admin.user_id,
         options=body.options if body else None,
@@ -107,35 +138,43 @@ TRIGGER_RESPONSES = {**ENQUEUE_RESPONSES, **responses(HTTPStatus.FORBIDDEN, succ
 
 @router.post("/jobs/expired-holds/trigger", summary="Release expired holds now", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_expired_holds(
-    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[ExpiredHoldsTrigger | None, Body()] = None
 ) -> Response[Envelope[JobCreated]]:
-    """Enqueue `release-expired-holds` on waitlist-expired-holds."""
+    """Enqueue `release-expired-holds` on waitlist-expired-holds; `{"tenantId"}` may name only your own tenant
+    (every tenant's overdue holds otherwise)."""
     return _trigger("expired-holds", body, runtime, admin)
 
 
-@router.post("/jobs/cascade/trigger", summary="Cascade offers now", tags=TAGS, responses=TRIGGER_RESPONSES)
+@router.post("/jobs/cascade/trigger", summary="Schedule a notification cascade", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_cascade(
-    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[CascadeTrigger | None, Body()] = None
 ) -> Response[Envelope[JobCreated]]:
-    """Enqueue `cascade` on waitlist-cascade."""
+    """Enqueue `cascade` on waitlist-cascade with `{"slotId", "previousEntryId", "reason": "declined"|"expired"}`:
+    the previous entry's open hold is closed for that reason and the slot offered to the next candidate.
+    Without `slotId`, every free slot of your tenant that someone waits for is offered."""
     return _trigger("cascade", body, runtime, admin)
 
 
 @router.post(
-    "/jobs/notifications/retry", summary="Retry failed notifications now", tags=TAGS, responses=TRIGGER_RESPONSES
+    "/jobs/notifications/retry",
+    summary="Retry a failed notification",
+    tags=TAGS,
+    responses={**TRIGGER_RESPONSES, **responses(HTTPStatus.CONFLICT, success=())},
 )
 def trigger_notifications(
-    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[NotificationRetryTrigger | None, Body()] = None
 ) -> Response[Envelope[JobCreated]]:
-    """Enqueue `retry-notifications` on waitlist-notifications."""
+    """Enqueue `retry-notifications` on waitlist-notifications: `{"notificationId"}` re-sends that failed (or
+    stuck pending) notification, 409 if it was sent; without it, every failed one of your tenant."""
     return _trigger("notifications", body, runtime, admin)
 
 
-@router.post("/jobs/cleanup/trigger", summary="Run the nightly cleanup now", tags=TAGS, responses=TRIGGER_RESPONSES)
+@router.post("/jobs/cleanup/trigger", summary="Schedule the cleanup job", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_cleanup(
-    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: OptionalJobBody = None
+    runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[CleanupTrigger | None, Body()] = None
 ) -> Response[Envelope[JobCreated]]:
-    """Enqueue `nightly-cleanup` on waitlist-cleanup."""
+    """Enqueue `nightly-cleanup` on waitlist-cleanup: your tenant's notifications and audit logs older than
+    `{"retentionDays"}` (30 by default) are removed."""
     return _trigger("cleanup", body, runtime, admin)
 
 

@@ -32,6 +32,14 @@ SWEEP_BATCH = 500
 
 
 @dataclasses.dataclass(frozen=True)
+class Previous:
+    """Who had the slot before a cascade, and why they no longer do (seed 003's cascade data)."""
+
+    entry_id: uuid.UUID
+    reason: HoldStatus  # DECLINED or EXPIRED
+
+
+@dataclasses.dataclass(frozen=True)
 class Offer:
     """One hold made by the cascade, and the notification that announces it."""
 
@@ -43,8 +51,11 @@ class Offer:
     expires_at: dt.datetime
 
 
-def offer_next(session: Session, *, tenant_id: str, slot_id: uuid.UUID, now: dt.datetime) -> Offer | None:
-    """In the caller's transaction: hold the slot for its next waiting entry, if it is free and someone waits."""
+def offer_next(
+    session: Session, *, tenant_id: str, slot_id: uuid.UUID, now: dt.datetime, skip: uuid.UUID | None = None
+) -> Offer | None:
+    """In the caller's transaction: hold the slot for its next waiting entry (never `skip`), if it is free and
+    someone waits."""
     slot = session.scalars(
         sa.select(Slot)
         .where(Slot.id == slot_id, Slot.tenant_id == tenant_id)
@@ -53,9 +64,11 @@ def offer_next(session: Session, *, tenant_id: str, slot_id: uuid.UUID, now: dt.
     ).one_or_none()
     if slot is None or slot.status is not SlotStatus.AVAILABLE:
         return None
+    not_skipped = [] if skip is None else [Entry.id != skip]
     entry = session.scalars(
         sa.select(Entry)
         .where(Entry.slot_id == slot.id, Entry.tenant_id == tenant_id, Entry.status == EntryStatus.WAITING)
+        .where(*not_skipped)
         .order_by(Entry.priority.desc(), Entry.joined_seq)
         .limit(1)
         .with_for_update(skip_locked=True)
@@ -80,14 +93,73 @@ def offer_next(session: Session, *, tenant_id: str, slot_id: uuid.UUID, now: dt.
     return Offer(tenant_id, slot.id, entry.id, hold.id, notification.id, hold.expires_at)
 
 
-def cascade_slot(runtime: Runtime, *, tenant_id: str, slot_id: uuid.UUID) -> Offer | None:
-    """Offer the slot to its next waiting entry and queue the offer's notification; None if no offer was due."""
+def close_previous_hold(
+    session: Session, *, tenant_id: str, slot_id: uuid.UUID, previous: Previous, now: dt.datetime
+) -> uuid.UUID | None:
+    """In the caller's transaction: end the previous entry's open hold on the slot as declined or expired,
+    freeing the slot; returns the hold closed, None if the entry held nothing (answered or expired already)."""
+    # Slot, then hold, then entry: the order every writer takes.
+    slot = session.scalars(
+        sa.select(Slot).where(Slot.id == slot_id, Slot.tenant_id == tenant_id).with_for_update()
+    ).one_or_none()
+    if slot is None:
+        return None
+    hold = session.scalars(
+        sa.select(Hold)
+        .where(Hold.slot_id == slot.id, Hold.entry_id == previous.entry_id, Hold.status == HoldStatus.ACTIVE)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if hold is None:
+        return None
+    entry = session.scalars(sa.select(Entry).where(Entry.id == hold.entry_id).with_for_update()).one()
+    hold.status, hold.resolved_at = previous.reason, now
+    entry.status = EntryStatus(previous.reason.value)
+    slot.status, slot.holder_entry_id = SlotStatus.AVAILABLE, None
+    detail = {"entryId": str(entry.id), "by": "cascade"}
+    audit(session, Audit(tenant_id, f"hold.{previous.reason.value}", slot.id, hold.id, detail), at=now)
+    return hold.id
+
+
+@dataclasses.dataclass(frozen=True)
+class Handover:
+    """What a cascade from a previous entry did: the hold it closed (if one was open) and the offer it made."""
+
+    closed_hold_id: uuid.UUID | None
+    offer: Offer | None
+
+
+def hand_over(runtime: Runtime, *, tenant_id: str, slot_id: uuid.UUID, previous: Previous | None) -> Handover:
+    """Offer the slot to its next waiting entry and queue the offer's notification.
+
+    With `previous`, that entry's open hold on the slot (if any) is closed for its reason first, in the
+    same transaction, and this cascade never offers the slot back to that entry.
+    """
+    now = runtime.clock()
+    closed = None
     with runtime.sessions.begin() as session:
-        offer = offer_next(session, tenant_id=tenant_id, slot_id=slot_id, now=runtime.clock())
+        if previous is not None:
+            closed = close_previous_hold(session, tenant_id=tenant_id, slot_id=slot_id, previous=previous, now=now)
+        skip = previous.entry_id if previous else None
+        offer = offer_next(session, tenant_id=tenant_id, slot_id=slot_id, now=now, skip=skip)
     if offer is not None:
         logger.info("slot offered", extra={"tenant_id": tenant_id, "slot_id": slot_id, "hold_id": offer.hold_id})
         notify.enqueue_send(runtime, tenant_id=tenant_id, notification_id=offer.notification_id)
-    return offer
+    return Handover(closed_hold_id=closed, offer=offer)
+
+
+def cascade_slot(runtime: Runtime, *, tenant_id: str, slot_id: uuid.UUID) -> Offer | None:
+    """Offer the slot to its next waiting entry and queue the offer's notification; None if no offer was due."""
+    return hand_over(runtime, tenant_id=tenant_id, slot_id=slot_id, previous=None).offer
+
+
+def entry_of_slot(runtime: Runtime, entry_id: uuid.UUID, *, slot_id: uuid.UUID, tenant_id: str) -> bool:
+    """Whether the entry is on the tenant's slot's waitlist."""
+    with runtime.sessions() as session:
+        found = session.scalar(
+            sa.select(Entry.id).where(Entry.id == entry_id, Entry.slot_id == slot_id, Entry.tenant_id == tenant_id)
+        )
+    return found is not None
 
 
 def waiting_free_slots(session: Session, *, tenant_id: str | None) -> list[tuple[str, uuid.UUID]]:

@@ -13,7 +13,8 @@ from jobline.context import JobContext
 from jobline.errors import UnrecoverableError
 from jobline.handlers import job_type
 from jobline.waitlist import cascade, notify, records
-from jobline.waitlist.cascade import Offer
+from jobline.waitlist.cascade import Offer, Previous
+from jobline.waitlist.models import HoldStatus, NotificationStatus
 from jobline.waitlist.schemas import (
     CascadePayload,
     CleanupPayload,
@@ -34,20 +35,44 @@ def _offer_view(offer: Offer) -> dict[str, Any]:
         "slotId": str(offer.slot_id),
         "entryId": str(offer.entry_id),
         "holdId": str(offer.hold_id),
+        "notificationId": str(offer.notification_id),
         "expiresAt": offer.expires_at.isoformat(),
     }
 
 
+def _previous(payload: CascadePayload) -> Previous | None:
+    if payload.previous_entry_id is None:
+        return None
+    # Without a reason the previous entry is taken to have declined: it let the slot go either way.
+    return Previous(entry_id=payload.previous_entry_id, reason=HoldStatus(payload.reason or "declined"))
+
+
 @job_type(cascade.QUEUE, cascade.JOB, payload=CascadePayload)
 def run_cascade(payload: CascadePayload, ctx: JobContext) -> dict[str, Any]:
-    """Offer the named slot, or every free slot of the tenant that someone waits for."""
-    if payload.slot_id is not None:
-        offer = cascade.cascade_slot(ctx.runtime, tenant_id=ctx.tenant_id, slot_id=payload.slot_id)
-        offers = [offer] if offer is not None else []
-    else:
+    """Offer the named slot (after closing the previous entry's hold, when named), or every free slot of the
+    tenant that someone waits for."""
+    if payload.slot_id is None:
         offers = cascade.cascade_tenant(ctx.runtime, tenant_id=ctx.tenant_id)
+        ctx.log(f"{len(offers)} offers made")
+        return {"offers": [_offer_view(offer) for offer in offers]}
+    previous = _previous(payload)
+    if previous is not None and not cascade.entry_of_slot(
+        ctx.runtime, previous.entry_id, slot_id=payload.slot_id, tenant_id=ctx.tenant_id
+    ):
+        # The API refuses this up front; data enqueued some other way is refused here, without retries.
+        raise UnrecoverableError("previousEntryId is not an entry of this slot")
+    handover = cascade.hand_over(ctx.runtime, tenant_id=ctx.tenant_id, slot_id=payload.slot_id, previous=previous)
+    offers = [handover.offer] if handover.offer is not None else []
     ctx.log(f"{len(offers)} offers made")
-    return {"offers": [_offer_view(offer) for offer in offers]}
+    result: dict[str, Any] = {"slotId": str(payload.slot_id), "offers": [_offer_view(offer) for offer in offers]}
+    if previous is not None:
+        closed = handover.closed_hold_id
+        result["previous"] = {
+            "entryId": str(previous.entry_id),
+            "reason": previous.reason.value,
+            "closedHoldId": str(closed) if closed else None,
+        }
+    return result
 
 
 @job_type(EXPIRED_HOLDS_QUEUE, RELEASE_EXPIRED_JOB, payload=ReleaseExpiredPayload)
@@ -70,11 +95,17 @@ def run_send_notification(payload: SendNotificationPayload, ctx: JobContext) -> 
 
 
 @job_type(notify.QUEUE, notify.RETRY_JOB, payload=RetryNotificationsPayload)
-def run_retry_notifications(payload: RetryNotificationsPayload, ctx: JobContext) -> dict[str, int]:
-    """Re-send the tenant's failed notifications, and pending ones whose send was lost."""
-    queued = notify.retry_notifications(ctx.runtime, tenant_id=ctx.tenant_id)
-    ctx.log(f"{queued} sends queued")
-    return {"queued": queued}
+def run_retry_notifications(payload: RetryNotificationsPayload, ctx: JobContext) -> dict[str, Any]:
+    """Re-send the named notification, or the tenant's failed ones and pending ones whose send was lost."""
+    if payload.notification_id is None:
+        queued = notify.retry_notifications(ctx.runtime, tenant_id=ctx.tenant_id)
+        ctx.log(f"{queued} sends queued")
+        return {"queued": queued}
+    found = notify.retry_notification(ctx.runtime, payload.notification_id, tenant_id=ctx.tenant_id)
+    if found is None:
+        raise UnrecoverableError("notificationId names no notification of this tenant")
+    queued = int(found in (NotificationStatus.FAILED, NotificationStatus.PENDING))
+    return {"notificationId": str(payload.notification_id), "previousStatus": found.value, "queued": queued}
 
 
 @job_type(CLEANUP_QUEUE, CLEANUP_JOB, payload=CleanupPayload)

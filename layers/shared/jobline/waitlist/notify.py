@@ -195,3 +195,36 @@ def retry_notifications(runtime: Runtime, *, tenant_id: str | None = None) -> in
         if enqueue_send(runtime, tenant_id=row.tenant_id, notification_id=row.id) is not None:
             queued += 1
     return queued
+
+
+def notification_status(runtime: Runtime, notification_id: uuid.UUID, *, tenant_id: str) -> NotificationStatus | None:
+    """The status of the tenant's notification; None when it has none with this id."""
+    with runtime.sessions() as session:
+        return session.scalars(
+            sa.select(Notification.status).where(
+                Notification.id == notification_id, Notification.tenant_id == tenant_id
+            )
+        ).one_or_none()
+
+
+def retry_notification(runtime: Runtime, notification_id: uuid.UUID, *, tenant_id: str) -> NotificationStatus | None:
+    """Re-send one notification of the tenant: a failed one turns pending, and a pending one (its send may be
+    lost) is queued again; a sent or cancelled one is left alone. Returns the status it was found in."""
+    now = runtime.clock()
+    with runtime.sessions.begin() as session:
+        notification = session.scalars(
+            sa.select(Notification)
+            .where(Notification.id == notification_id, Notification.tenant_id == tenant_id)
+            .with_for_update()
+        ).one_or_none()
+        if notification is None:
+            return None
+        found = notification.status
+        if found is NotificationStatus.FAILED:
+            notification.status = NotificationStatus.PENDING
+            audit(session, Audit(tenant_id, "notification.retried", notification.slot_id, notification.id), at=now)
+    # Two sends of one pending notification are harmless: the first locks and sends it, the second finds it sent.
+    if found in (NotificationStatus.FAILED, NotificationStatus.PENDING):
+        # Raised, not swallowed as enqueue_send does: this job's retry is what re-queues the send.
+        enqueue(runtime, queue=QUEUE, name=SEND_JOB, data={"notificationId": str(notification_id)}, tenant_id=tenant_id)
+    return found

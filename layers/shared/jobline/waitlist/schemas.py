@@ -6,7 +6,17 @@ import functools
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jobline.addresses import EMAIL_PATTERN
@@ -31,6 +41,13 @@ Token = Annotated[str, StringConstraints(min_length=16, max_length=128, pattern=
 
 
 StartsAt = Annotated[AwareDatetime, AfterValidator(shown_in_utc)]
+CascadeReason = Literal["declined", "expired"]
+
+
+def _field_error(field: str, message: str, value: object) -> ValidationError:
+    """A validation error located at `field`: raised from a model validator, it names that field."""
+    detail = InitErrorDetails(type=PydanticCustomError("missing", message), loc=(field,), input=value)
+    return ValidationError.from_exception_data("payload", [detail])
 
 
 class WaitlistSettings(BaseSettings):
@@ -89,9 +106,25 @@ class OfferAnswer(_Request):
 
 
 class CascadePayload(_Request):
-    """The cascade job: offer one slot, or, without `slotId`, every free slot of the tenant with people waiting."""
+    """The cascade job: offer one slot, or, without `slotId`, every free slot of the tenant with people waiting.
+
+    Seed 003's data `{slotId, previousEntryId, reason}` names who had the slot and why they let it go
+    (`declined`, or `expired` without an answer): their open hold on it is closed for that reason, and
+    the slot goes to the next candidate.
+    """
 
     slot_id: uuid.UUID | None = Field(default=None, alias="slotId")
+    previous_entry_id: uuid.UUID | None = Field(
+        default=None, alias="previousEntryId", description="the entry the slot was offered to; needs slotId"
+    )
+    reason: CascadeReason | None = Field(default=None, description="why the previous entry let the slot go")
+
+    @model_validator(mode="after")
+    def _previous_entry_of_a_slot(self) -> CascadePayload:
+        # Raised as the field at fault, so the 422 names it (a model-level error would name only the body).
+        if self.previous_entry_id is not None and self.slot_id is None:
+            raise _field_error("slotId", "is required with previousEntryId", self.previous_entry_id)
+        return self
 
 
 class ReleaseExpiredPayload(_Request):
@@ -113,4 +146,7 @@ class SendNotificationPayload(_Request):
 
 
 class RetryNotificationsPayload(_Request):
-    """The retry job takes no fields: it re-sends the tenant's failed and stuck notifications."""
+    """The retry job: one failed notification of the tenant when `notificationId` names it (seed 003's
+    request), or every failed and stuck one."""
+
+    notification_id: uuid.UUID | None = Field(default=None, alias="notificationId")
