@@ -17,8 +17,8 @@ from tests.support import receive
 V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}
 JOB_VIEW_KEYS = {
-    "id", "jobId", "queue", "queueName", "name", "status", "state", "completedAt", "failedAt", "progress", "attemptsMade", "maxAttempts", "data", "result", "failedReason",
-    "stacktrace", "logs", "priority", "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
+    "id", "jobId", "queue", "queueName", "name", "status", "state", "completedAt", "failedAt", "progress",
+    "attemptsMade", "maxAttempts", "data", "result", "failedReason", "stacktrace", "logs", "priority", "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
 }  # fmt: skip
 
 

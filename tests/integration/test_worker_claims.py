@@ -50,7 +50,16 @@ def batch_of(runtime, count: int, **data: Any) -> tuple[list[str], dict[str, Any
 def count_round_trips(runtime, monkeypatch) -> list[str]:
     calls: list[str] = []
     store = runtime.store
-    for name in ("get", "replace", "replace_counted", "replace_many", "get_many", "paused_queues", "is_paused"):
+    for name in (
+        "get",
+        "replace",
+        "replace_counted",
+        "replace_many",
+        "get_many",
+        "paused_queues",
+        "pauses",
+        "is_paused",
+    ):
         original = getattr(store, name)
 
         def counted(*args: Any, _original: Any = original, _name: str = name, **kwargs: Any) -> Any:

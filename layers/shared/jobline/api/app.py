@@ -49,7 +49,7 @@ PUBLIC_ROUTES = frozenset(
         # An offer is answered with the token from its link: the person offered has no login.
         *((method, f"{API_PREFIX}{path}") for method, path in waitlist.PUBLIC_PATHS),
         # The page holds no data: it asks for a token and calls the API with it.
-        ("GET", admin_page.PAGE_PATH),
+        *(("GET", path) for path in admin_page.PAGE_PATHS),
     }
 )
 # Order matters where shapes overlap: Powertools tries static routes first, then dynamic
