@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import socket
 import zipfile
+from collections.abc import Iterator
 
 import pytest
+import redis
 
+from jobline.api import app as app_module
 from jobline.states import JobState
+from jobline.store.redis_store import RedisJobStore
 from jobline.waitlist.models import EntryStatus
+from tests.api.helpers import Client
 from tests.bulk.helpers import mechanic, upload
 from tests.exports.helpers import (
     EXPORT,
@@ -26,6 +32,7 @@ from tests.exports.helpers import (
     waitlist,
     xlsx_rows,
 )
+from tests.support import make_runtime
 
 START = dt.date.today() + dt.timedelta(days=30)
 
@@ -239,3 +246,34 @@ def test_bad_export_queue_jobs_are_422_naming_the_field(api, token, body, field)
 def test_another_tenants_sub_account_is_refused(api, token, other_tenant) -> None:
     answer = api.post(EXPORT, token=token, json_body={"subAccountId": other_tenant, "exportType": "leads"})
     assert answer.status == 403, answer.text
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]  # closed again when the block ends: nothing listens there
+
+
+@pytest.fixture
+def store_down_api(aws, database_url, rt) -> Iterator[Client]:
+    """The API on moto and Postgres whose Redis job store nothing answers (the bucket is `rt`'s)."""
+    client = redis.Redis.from_url(f"redis://127.0.0.1:{_closed_port()}/0", socket_connect_timeout=0.2)
+    runtime = make_runtime(RedisJobStore(client, prefix="down:"), database_url=database_url)
+    runtime.settings = runtime.settings.model_copy(update={"jobline_bucket": rt.settings.jobline_bucket})
+    yield Client(app_module.create_app(lambda: runtime).resolve)
+    runtime.sessions.kw["bind"].dispose()
+
+
+def test_seed_002_bookings_csv_runs_in_the_request_when_the_job_store_is_down(
+    store_down_api, rt, token, tenant
+) -> None:
+    """The seed's exportBookingsCSVAsync falls back to a synchronous export: so does the queue's route."""
+    book(rt, rooms_for(rt, tenant, "Loft", START, 2, price="80.00"), START)
+    answer = store_down_api.post(
+        EXPORT_QUEUE_JOBS, token=token, json_body={"name": "bookings-csv", "data": {"filters": {"status": "confirmed"}}}
+    )
+    assert answer.status == 200, answer.text
+    assert answer.json["sync"] is True
+    result = answer.data["result"]
+    assert result["rowCount"] == 1
+    assert [(r[2], r[4], r[5]) for r in read_csv(rt, result["key"])[1:]] == [("Loft", "80.00", "confirmed")]
