@@ -64,6 +64,8 @@ def test_timeout_and_backoff_are_milliseconds(memory_api, clocked, user_a) -> No
         ({"repeat": {"every": 1000}}, "body.options.repeat.every"),
         ({"repeat": {"every": 60_000, "tz": "Nowhere/Land"}}, "body.options.repeat.tz"),
         ({"repeat": {}}, "body.options.repeat"),
+        ({"repeat": {"pattern": "0 0 * * *", "startDate": "9999-12-31T00:00:00Z"}}, "body.options.repeat.startDate"),
+        ({"repeat": {"pattern": "0 0 * * *", "endDate": "2000-01-01T00:00:00Z"}}, "body.options.repeat.endDate"),
         ({"repeat": {"every": 60_000}, "delay": 5000}, "body.options.delay"),
     ],
 )

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobline.clock import TICK_HORIZON
-from jobline.enqueue import Enqueued, JobOptions, enqueue
+from jobline.clock import TICK_HORIZON, as_utc
+from jobline.enqueue import MAX_DELAY, Enqueued, JobOptions, enqueue
 from jobline.errors import InvalidPayload, NotFound, ScheduleConflict
 from jobline.handlers import get_job_type
 from jobline.jobs import job_id_for_key
@@ -111,6 +111,9 @@ def add_repeating(
     repeat = options.repeat
     if repeat is None:
         raise ValueError("add_repeating needs options.repeat")
+    if repeat.start_date is not None and as_utc(repeat.start_date) - runtime.clock() > MAX_DELAY:
+        # As far out as a delay may go: a start in 9999 would only ever wait (and overflow the cron search).
+        raise InvalidPayload([_repeat_error("startDate", f"must be within {MAX_DELAY.days} days")])
     template = JobOptions.model_validate(options.model_dump(exclude_unset=True, exclude={"repeat", "job_id"}))
     schedule_id = job_id_for_key(
         tenant_id=tenant_id, queue=queue, key=f"schedule:{repeat.key(name=name, job_id=options.job_id)}"
