@@ -18,7 +18,8 @@ V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}
 JOB_VIEW_KEYS = {
     "id", "jobId", "queue", "queueName", "name", "status", "state", "completedAt", "failedAt", "progress",
-    "attemptsMade", "maxAttempts", "data", "result", "failedReason", "stacktrace", "logs", "priority", "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
+    "attemptsMade", "maxAttempts", "data", "result", "failedReason", "stacktrace", "logs", "priority",
+    "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
 }  # fmt: skip
 
 
