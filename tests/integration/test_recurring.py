@@ -260,3 +260,26 @@ def test_repeat_refuses_options_the_schedule_sets_and_keeps_the_rest_for_every_r
     [job] = jobs_of(memory_runtime)
     assert (job.max_attempts, job.backoff.delay, job.timeout_seconds) == (3, 3, 20)
     assert schedule.options == {"retries": 2, "backoff": {"type": "fixed", "delay": 3000}, "timeout": 20_000}
+
+
+def test_concurrent_adds_of_one_repeat_make_one_schedule_and_one_run(clocked) -> None:
+    barrier = threading.Barrier(4)
+    results: list = []
+    errors: list[BaseException] = []
+
+    def add() -> None:
+        try:
+            barrier.wait()
+            results.append(add_with_repeat(clocked))
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=add) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len({r.schedule_id for r in results}) == len({r.job.id for r in results}) == 1
+    assert sum(r.created for r in results) == 1
+    assert len(clocked.store.list_schedules()) == len(jobs_of(clocked)) == 1
