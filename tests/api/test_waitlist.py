@@ -191,3 +191,22 @@ def test_waitlist_retry_by_non_admin_answers_403(memory_api, memory_runtime, job
 def test_waitlist_retry_waiting_job_answers_409(memory_api, memory_runtime, job_types, admin_a) -> None:
     job = add_job(memory_runtime, queue="waitlist-cascade", name="cascade")
     assert memory_api.post(f"{JOBS}/waitlist-cascade/{job.id}/retry", token=admin_a).status == 409
+
+
+def test_waitlist_pause_by_tenant_admin_pauses_only_its_tenants_jobs(
+    memory_api, memory_runtime, admin_a, admin_b, user_a
+) -> None:
+    answer = memory_api.post("/api/jobs/pause", token=admin_a)
+    assert (answer.status, answer.data["paused"]) == (200, True)
+    assert memory_runtime.store.paused_queues() == set()  # the queues themselves still run
+    assert all(memory_runtime.store.is_paused(queue, tenant_id="tenant-a") for queue in WAITLIST_QUEUES)
+    assert not any(memory_runtime.store.is_paused(queue, tenant_id="tenant-b") for queue in WAITLIST_QUEUES)
+    assert all(entry["paused"] for entry in memory_api.get("/api/jobs/status", token=user_a).data)
+    assert not any(entry["paused"] for entry in memory_api.get("/api/jobs/status", token=admin_b).data)
+    memory_api.post("/api/jobs/resume", token=admin_a)
+    assert not any(memory_runtime.store.is_paused(queue, tenant_id="tenant-a") for queue in WAITLIST_QUEUES)
+
+
+def test_waitlist_pause_by_user_without_admin_role_answers_403(memory_api, memory_runtime, user_a) -> None:
+    assert memory_api.post("/api/jobs/pause", token=user_a).status == 403
+    assert not any(memory_runtime.store.is_paused(queue, tenant_id="tenant-a") for queue in WAITLIST_QUEUES)

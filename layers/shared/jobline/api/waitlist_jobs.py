@@ -20,7 +20,7 @@ from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
 from jobline.api.models import (
-    JobCreated,
+    JobCreatedAnswer,
     JobIdPath,
     JobView,
     QueueNamePath,
@@ -85,20 +85,35 @@ def waitlist_status(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelop
     return Envelope(message="waitlist queue stats", data=stats)
 
 
-@router.post("/jobs/pause", summary="Pause the waitlist queues (operators)", tags=TAGS, responses=responses(403))
-def pause_waitlist(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
-    """Stop consuming all four waitlist queues."""
+@router.post(
+    "/jobs/pause",
+    summary="Pause the waitlist queues (an admin: its tenant's jobs; an operator: everyone's)",
+    tags=TAGS,
+    responses=responses(403),
+)
+def pause_waitlist(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
+    """Stop running the caller's tenant's jobs on all four waitlist queues (an operator: the queues
+    themselves); messages wait and no attempt is spent."""
     for queue in WAITLIST_QUEUES:
-        operations.pause_queue(runtime, queue)
-    return Envelope(message="waitlist queues paused", data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=True))
+        operations.pause_queue(runtime, queue, tenant_id=admin.scope)
+    return Envelope(message=_done("paused", admin.scope), data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=True))
 
 
-@router.post("/jobs/resume", summary="Resume the waitlist queues (operators)", tags=TAGS, responses=responses(403))
-def resume_waitlist(runtime: deps.RuntimeDep, operator: deps.OperatorDep) -> Envelope[QueuePaused]:
-    """Restart consuming all four waitlist queues."""
+@router.post(
+    "/jobs/resume",
+    summary="Resume the waitlist queues (an admin: its tenant's jobs; an operator: everyone's)",
+    tags=TAGS,
+    responses=responses(403),
+)
+def resume_waitlist(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
+    """Run the caller's tenant's jobs on the waitlist queues again (an operator: restart the queues)."""
     for queue in WAITLIST_QUEUES:
-        operations.resume_queue(runtime, queue)
-    return Envelope(message="waitlist queues resumed", data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=False))
+        operations.resume_queue(runtime, queue, tenant_id=admin.scope)
+    return Envelope(message=_done("resumed", admin.scope), data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=False))
+
+
+def _done(what: str, tenant_id: str | None) -> str:
+    return f"waitlist queues {what}" if tenant_id is None else f"waitlist queues {what} for tenant {tenant_id}"
 
 
 # 429: an operator's clear purges the DLQs, which SQS allows once a minute per queue.
@@ -114,7 +129,7 @@ def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Rem
     return Envelope(message="failed jobs cleared", data=Removed(removed=sum(by_queue.values()), by_queue=by_queue))
 
 
-def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Principal) -> Response[Envelope[JobCreated]]:
+def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Principal) -> Response[JobCreatedAnswer]:
     queue, name = TRIGGERS[trigger]
     data = body.payload() if body else {}
     try:
@@ -139,7 +154,7 @@ TRIGGER_RESPONSES = {**ENQUEUE_RESPONSES, **responses(HTTPStatus.FORBIDDEN, succ
 @router.post("/jobs/expired-holds/trigger", summary="Release expired holds now", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_expired_holds(
     runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[ExpiredHoldsTrigger | None, Body()] = None
-) -> Response[Envelope[JobCreated]]:
+) -> Response[JobCreatedAnswer]:
     """Enqueue `release-expired-holds` on waitlist-expired-holds; `{"tenantId"}` may name only your own tenant
     (every tenant's overdue holds otherwise)."""
     return _trigger("expired-holds", body, runtime, admin)
@@ -148,7 +163,7 @@ def trigger_expired_holds(
 @router.post("/jobs/cascade/trigger", summary="Schedule a notification cascade", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_cascade(
     runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[CascadeTrigger | None, Body()] = None
-) -> Response[Envelope[JobCreated]]:
+) -> Response[JobCreatedAnswer]:
     """Enqueue `cascade` on waitlist-cascade with `{"slotId", "previousEntryId", "reason": "declined"|"expired"}`:
     the previous entry's open hold is closed for that reason and the slot offered to the next candidate.
     Without `slotId`, every free slot of your tenant that someone waits for is offered."""
@@ -163,7 +178,7 @@ def trigger_cascade(
 )
 def trigger_notifications(
     runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[NotificationRetryTrigger | None, Body()] = None
-) -> Response[Envelope[JobCreated]]:
+) -> Response[JobCreatedAnswer]:
     """Enqueue `retry-notifications` on waitlist-notifications: `{"notificationId"}` re-sends that failed (or
     stuck pending) notification, 409 if it was sent; without it, every failed one of your tenant."""
     return _trigger("notifications", body, runtime, admin)
@@ -172,7 +187,7 @@ def trigger_notifications(
 @router.post("/jobs/cleanup/trigger", summary="Schedule the cleanup job", tags=TAGS, responses=TRIGGER_RESPONSES)
 def trigger_cleanup(
     runtime: deps.RuntimeDep, admin: deps.AdminDep, body: Annotated[CleanupTrigger | None, Body()] = None
-) -> Response[Envelope[JobCreated]]:
+) -> Response[JobCreatedAnswer]:
     """Enqueue `nightly-cleanup` on waitlist-cleanup: your tenant's notifications and audit logs older than
     `{"retentionDays"}` (30 by default) are removed."""
     return _trigger("cleanup", body, runtime, admin)
