@@ -19,7 +19,7 @@ EMAIL = {"to": "ann@example.com", "subject": "hello"}
 JOB_VIEW_KEYS = {
     "id", "jobId", "queue", "queueName", "name", "status", "state", "completedAt", "failedAt", "progress",
     "attemptsMade", "maxAttempts", "data", "result", "failedReason", "stacktrace", "logs", "priority",
-    "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay",
+    "createdAt", "scheduledAt", "startedAt", "finishedAt", "delay", "opts",
 }  # fmt: skip
 
 
@@ -38,6 +38,7 @@ def test_post_job_each_type_answers_201_and_queues_message(
         "name": JOB_NAMES[job_type],
         "state": "waiting",
         "created": True,
+        "repeatJobKey": None,
     }
     stored = memory_runtime.store.get(data["jobId"])
     assert (stored.tenant_id, stored.user_id, stored.data) == ("tenant-a", "alice", payload)

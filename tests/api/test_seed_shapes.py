@@ -172,3 +172,16 @@ def test_sms_has_no_sync_fallback_and_answers_503(store_down_api, user_a) -> Non
         "/api/jobs/sms", token=user_a, json_body={"phoneNumbers": ["+15550100"], "message": "x"}
     )
     assert answer.status == 503, answer.text
+
+
+def test_repeat_add_answers_its_schedule_as_repeat_job_key(memory_api, memory_runtime, mail_job_types, user_a) -> None:
+    body = {"name": "send-email", "data": EMAIL, "opts": {"repeat": {"pattern": "0 0 * * *"}}}
+    answer = memory_api.post(f"{V1}/queues/email/jobs", token=user_a, json_body=body)
+    assert answer.status == 202, answer.text
+    key = answer.data["repeatJobKey"]
+    assert key and answer.data["state"] == "delayed"
+    [schedule] = memory_runtime.store.list_schedules()
+    assert schedule.id == key
+    status = memory_api.get(answer.json["checkStatusAt"], token=user_a).data
+    assert status["opts"]["repeatJobKey"] == key
+    assert memory_api.post(f"{V1}/queues/email/jobs", token=user_a, json_body=body).data["repeatJobKey"] == key

@@ -225,7 +225,9 @@ QUEUES: dict[str, QueueSettings] = {
             rate_limit=RateLimit(max_jobs=20, per_seconds=60),
             keep_completed=_KEEP_A_DAY,
         ),
-        _one_at_a_time("scheduled", TASK_WORKER, attempts=3, job_timeout_seconds=240, concurrency=2, default_priority=5),
+        _one_at_a_time(
+            "scheduled", TASK_WORKER, attempts=3, job_timeout_seconds=240, concurrency=2, default_priority=5
+        ),
     )
 }
 

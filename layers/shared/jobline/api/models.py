@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from jobline.api.envelope import Envelope
-from jobline.enqueue import MAX_DELAY, Enqueued, JobOptions
+from jobline.enqueue import MAX_DELAY, Enqueued, JobOptions, shown_options
 from jobline.jobs import Job
 from jobline.operations import SWEEP_LIMIT, QueueStats
 from jobline.states import JobState
@@ -59,6 +59,9 @@ class JobView(ApiModel):
     completed_at: dt.datetime | None = Field(default=None, description="when it completed (null unless completed)")
     failed_at: dt.datetime | None = Field(default=None, description="when it failed for good (null unless failed)")
     delay: int = Field(description="milliseconds between creation and the scheduled run (Bull's opts.delay)")
+    opts: dict[str, Any] = Field(
+        default_factory=dict, description="the job's options as Bull's job.opts, every time in milliseconds"
+    )
 
     @classmethod
     def of(cls, job: Job) -> JobView:
@@ -88,6 +91,7 @@ class JobView(ApiModel):
             completed_at=job.finished_at if job.state is JobState.COMPLETED else None,
             failed_at=job.finished_at if job.state is JobState.FAILED else None,
             delay=delay,
+            opts=shown_options(job),
         )
 
 
@@ -153,12 +157,22 @@ class JobCreated(ApiModel):
     name: str
     state: JobState
     created: bool
+    repeat_job_key: str | None = Field(
+        default=None, description="for a `repeat` add: its schedule (BullMQ's repeatJobKey), to list or remove it"
+    )
 
     @classmethod
     def of(cls, enqueued: Enqueued) -> JobCreated:
         """The answer for an enqueue result."""
         job = enqueued.job
-        return cls(job_id=job.id, queue=job.queue, name=job.name, state=job.state, created=enqueued.created)
+        return cls(
+            job_id=job.id,
+            queue=job.queue,
+            name=job.name,
+            state=job.state,
+            created=enqueued.created,
+            repeat_job_key=enqueued.schedule_id,
+        )
 
 
 class SqsDepths(ApiModel):
