@@ -37,7 +37,7 @@ router = APIGatewayHttpRouter()
 TASK_QUEUE = task_jobs.QUEUE
 TASK_JOB = task_jobs.RUN_TASK
 NAME_PART = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
-Params = list[Any] | dict[str, Any]
+Params = task_jobs.Params
 
 
 class TaskRequest(BaseModel):

@@ -19,6 +19,7 @@ from pydantic import (
     Field,
     SerializerFunctionWrapHandler,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_serializer,
 )
@@ -52,6 +53,20 @@ def _small_json(context: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
+def _list_or_object(value: Any) -> Any:
+    # One clear error, where a union of the two would report one per member.
+    if not isinstance(value, list | dict):
+        raise ValueError("an array (in the function's order) or an object (by name) is required")
+    return value
+
+
+# A task's parameters: positional (`["leads", 30]`) or by name (`{"tableName": "leads", "daysOld": 30}`).
+Params = Annotated[
+    Any,
+    AfterValidator(_list_or_object),
+    WithJsonSchema({"anyOf": [{"type": "array", "items": {}}, {"type": "object"}]}),
+]
+
 # The seed's `context` ({"source": "user-upload"}): the caller's label for the run, kept with the job.
 TaskContext = Annotated[dict[str, Any], AfterValidator(_small_json)]
 
@@ -63,7 +78,7 @@ class RunTask(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     task: str = Field(min_length=1, max_length=128)
-    params: dict[str, Any] | list[Any] = Field(default_factory=dict)
+    params: Params = Field(default_factory=dict)
     title: str | None = Field(default=None, min_length=1, max_length=200, examples=["Data Processing"])
     context: TaskContext | None = None
     user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=128)
