@@ -380,3 +380,12 @@ def test_task_worker_may_queue_email_and_sms_jobs() -> None:
         queue = queues.get_queue(name)
         for target in (queue.logical_id, queue.lane_logical_id):
             assert {("sqs:SendMessage", target), ("sqs:GetQueueUrl", target)} <= grants
+
+
+def test_template_task_worker_gets_the_ai_and_sitemap_settings_and_room_for_excel_spools() -> None:
+    task_worker = props("TaskWorkerFunction")
+    variables = task_worker["Environment"]["Variables"]
+    assert variables["JOBLINE_BEDROCK_MODEL_ID"] == {"Ref": "BedrockModelId"}
+    assert variables["JOBLINE_SITE_URL"] == {"Ref": "SiteUrl"}
+    assert {"BedrockModelId", "SiteUrl"} <= set(template()["Parameters"])
+    assert task_worker["EphemeralStorage"]["Size"] >= 2048
