@@ -11,7 +11,12 @@ from tests.api.helpers import make_token
 from tests.notifications.fixtures import api, memory_api, memory_ses, token  # noqa: F401 - shared fixtures
 from tests.support import swapped_job_types
 
-JOB_TYPES = (("generic-task", "run-task"), ("email", "send-email"), ("sms", "send-sms"))
+JOB_TYPES = (
+    ("generic-task", "run-task"),
+    ("email", "send-email"),
+    ("email", "booking-confirmation"),
+    ("sms", "send-sms"),
+)
 
 
 @pytest.fixture(autouse=True)

@@ -214,3 +214,25 @@ def test_generic_task_route_takes_positional_params_too(memory_api, memory_runti
         memory_api, memory_runtime, memory_api.post(f"{V1}/jobs/generic-task", token=token, json_body=body), token
     )
     assert status["result"] == {"sum": 5, "count": 2}
+
+
+def test_execute_task_options_keep_backoff_and_job_id_beside_the_labels(memory_api, memory_runtime, token) -> None:
+    options = {"backoff": {"type": "exponential", "delay": 5000}, "attempts": 2, "jobId": "report-1", "userId": "u9"}
+    body = {"title": "Sum", "functionName": "calculateSum", "params": [[1]], "options": options}
+    first = memory_api.post(EXECUTE, token=token, json_body=body)
+    assert first.status == 201, first.text
+    job = memory_runtime.store.get(first.json["jobId"])
+    assert (job.backoff.type, job.max_attempts, job.data["userId"]) == ("exponential", 2, "u9")
+    assert job.backoff.delay == 5  # kept in seconds inside the job
+    again = memory_api.post(EXECUTE, token=token, json_body=body)
+    assert (again.status, again.json["jobId"]) == (200, job.id)
+
+
+def test_generic_task_route_refuses_a_foreign_sub_account_in_positional_params(
+    memory_api, memory_runtime, token
+) -> None:
+    body = {"task": "customAsyncTask", "params": ["LeadsService.exportLeads", ["tenant-b", "csv"]]}
+    answer = memory_api.post(f"{V1}/jobs/generic-task", token=token, json_body=body)
+    assert answer.status == 403, answer.text
+    assert "body.params.1.0" in answer.json["message"]
+    assert nothing_queued(memory_runtime)
