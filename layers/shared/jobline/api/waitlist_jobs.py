@@ -1,7 +1,9 @@
 """Waitlist job management: status, pause/resume, clear failed, manual triggers, one job, retry.
 
-The trigger routes enqueue the same jobs the schedules do (release expired holds,
-cascade offers, retry notifications, nightly cleanup), for the caller's tenant.
+Seed 003's clients call them at /api/jobs/...; the app serves this router there and under /api/v1.
+The trigger routes enqueue the same jobs the schedules do (release expired holds, cascade offers,
+retry notifications, nightly cleanup), for the caller's tenant, after checking that every slot,
+entry, notification and tenant their data names is the caller's (waitlist/triggers.py).
 """
 
 from __future__ import annotations
