@@ -338,8 +338,8 @@ def test_tenant_b_cannot_name_tenant_a_resources_in_a_body(module_runtime: Runti
         ),
         (f"{V1}/bulk-upload/mechanics/from-s3", {"key": a.ids["upload-key"]}, 422),
         (f"{V1}/jobs/file-processing", {"key": a.ids["upload-key"]}, 422),
-        # Queued, but as B's job: the cascade looks the slot up in B's tenant only (checked below).
-        (f"{V1}/jobs/cascade/trigger", {"slotId": a.ids["slot"]}, 201),
+        # Refused: the slot is looked up in B's tenant only, so A's is "no such slot".
+        (f"{V1}/jobs/cascade/trigger", {"slotId": a.ids["slot"]}, 422),
     ]
     for path, body, status in probes:
         answer = api.post(path, token=b, json_body=body)
