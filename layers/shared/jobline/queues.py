@@ -143,6 +143,7 @@ WAITLIST_WORKER = WorkerFunction(name="waitlist_worker", logical_id="WaitlistWor
 
 _EXP_2S = Backoff(type=BackoffKind.EXPONENTIAL, delay=2)
 _EXP_1S = Backoff(type=BackoffKind.EXPONENTIAL, delay=1)
+_FIXED_5S = Backoff(type=BackoffKind.FIXED, delay=5)
 
 
 def _queue(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
@@ -191,11 +192,14 @@ QUEUES: dict[str, QueueSettings] = {
         _notification("waitlist-notifications", internal=True),
         # The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
         _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30, internal=True),
-        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=5, job_timeout_seconds=50, internal=True),
+        # Seed 003's policies: expired holds 3 attempts (exponential), cleanup 2 attempts (fixed delay).
+        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=3, job_timeout_seconds=50, internal=True),
         _queue(
             "waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50, internal=True
         ),
-        _one_at_a_time("waitlist-cleanup", WAITLIST_WORKER, job_timeout_seconds=50, internal=True),
+        _one_at_a_time(
+            "waitlist-cleanup", WAITLIST_WORKER, attempts=2, backoff=_FIXED_5S, job_timeout_seconds=50, internal=True
+        ),
         _one_at_a_time("data-export", TASK_WORKER, job_timeout_seconds=240),
         _one_at_a_time("file-processing", TASK_WORKER, job_timeout_seconds=240),
         _queue("generic-task", TASK_WORKER, attempts=3, backoff=_EXP_2S, job_timeout_seconds=60, priority_lane=True),
