@@ -594,7 +594,7 @@ WRONG_TYPES = [
     Case("bool-for-price", "POST", CATEGORY, "body.basePrice", body={"name": "x", "basePrice": True}),
     Case("object-for-rows", "POST", ROWS, "body.rows", body={"rows": {"0": {}}}),
     Case("empty-rows", "POST", ROWS, "body.rows", body={"rows": []}),
-    Case("list-for-params", "POST", TASKS, "body.params", body={"name": "delay", "params": [1]}),
+    Case("string-for-params", "POST", TASKS, "body.params", body={"name": "delay", "params": "1"}),
     Case("string-for-options", "POST", TASK_JOB, "body.options", body={**RUN_TASK, "options": "fast"}),
     Case(
         "string-for-backoff",

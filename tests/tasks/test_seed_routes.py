@@ -123,17 +123,22 @@ def test_execute_task_refusals_name_the_field(memory_api, memory_runtime, token,
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "field"),
     [
-        {"functionName": "delay", "params": [1], "subAccountId": "tenant-b"},
-        {"functionName": "delay", "params": [1], "options": {"subAccountId": "tenant-b"}},
-        {"functionName": "customAsyncTask", "params": ["LeadsService.exportLeads", ["tenant-b", "csv"]]},
+        ({"functionName": "delay", "params": [1], "subAccountId": "tenant-b"}, "body.subAccountId"),
+        (
+            {"functionName": "delay", "params": [1], "options": {"subAccountId": "tenant-b"}},
+            "body.options.subAccountId",
+        ),
+        ({"functionName": "customAsyncTask", "params": ["LeadsService.exportLeads", ["tenant-b", "csv"]]}, None),
     ],
 )
-def test_execute_task_for_another_sub_account_is_403(memory_api, memory_runtime, token, body) -> None:
+def test_execute_task_for_another_sub_account_is_403(memory_api, memory_runtime, token, body, field) -> None:
     answer = memory_api.post(EXECUTE, token=token, json_body=body)
     assert answer.status == 403, answer.text
     assert "must be your own tenant" in answer.json["message"]
+    if field is not None:
+        assert answer.fields() == [field]
     assert nothing_queued(memory_runtime)
 
 
@@ -205,6 +210,7 @@ def test_service_method_for_another_sub_account_is_403_and_queues_nothing(memory
     answer = memory_api.post(SERVICE_METHOD, token=token, json_body=body)
     assert answer.status == 403, answer.text
     assert "body.params.0" in answer.json["message"]
+    assert answer.fields() == ["body.params.0"], "the 403 names where the foreign sub-account was"
     assert nothing_queued(memory_runtime)
 
 

@@ -31,7 +31,11 @@ class UnsupportedMediaType(Exception):
 
 
 class ForeignSubAccount(PermissionDenied):
-    """A body names a sub-account (the bee-queue system's tenant) that is not the caller's: 403."""
+    """A body names a sub-account (the bee-queue system's tenant) that is not the caller's: 403 naming where."""
+
+    def __init__(self, message: str, *, field: str = "body.subAccountId") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class InvalidRequest(Exception):
@@ -107,7 +111,7 @@ def register(app: APIGatewayHttpResolver) -> None:
         AuthenticationError: _unauthorized,
         PermissionDenied: lambda exc: fail(HTTPStatus.FORBIDDEN, str(exc)),
         ForeignSubAccount: lambda exc: fail(
-            HTTPStatus.FORBIDDEN, str(exc), [ErrorItem(field="body.subAccountId", message=str(exc))]
+            HTTPStatus.FORBIDDEN, str(exc), [ErrorItem(field=exc.field, message=str(exc))]
         ),
         PayloadTooLarge: lambda exc: fail(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc), [ErrorItem(field="body", message=str(exc))]

@@ -87,7 +87,7 @@ class LabelledTask(BaseModel):
         sub_account = self.sub_account_id or options.sub_account_id
         if sub_account is not None and sub_account != caller.tenant_id:
             where = "subAccountId" if self.sub_account_id else "options.subAccountId"
-            raise ForeignSubAccount(f"{where} must be your own tenant ({caller.tenant_id})")
+            raise ForeignSubAccount(f"{where} must be your own tenant ({caller.tenant_id})", field=f"body.{where}")
         labels = {
             "title": self.title,
             "subAccountId": sub_account,
@@ -127,7 +127,8 @@ def check_task_role(
     if isinstance(name, str) and task_jobs.requires_admin(name, params):
         auth.require_admin(caller)
     if isinstance(name, str) and (where := task_jobs.foreign_sub_account(name, params, caller.tenant_id)):
-        raise ForeignSubAccount(f"body.{field(where)} (a subAccountId) must be your own tenant ({caller.tenant_id})")
+        place = f"body.{field(where)}"
+        raise ForeignSubAccount(f"{place} (a subAccountId) must be your own tenant ({caller.tenant_id})", field=place)
 
 
 def _add_task(
