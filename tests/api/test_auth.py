@@ -278,8 +278,6 @@ def test_api_non_admin_on_admin_route_answers_403(memory_api, user_a, method: st
     [
         ("GET", "/api/v1/metrics"),
         ("GET", "/metrics"),
-        ("POST", "/api/v1/jobs/pause"),
-        ("POST", "/api/v1/jobs/resume"),
     ],
 )
 def test_api_admin_on_operator_route_answers_403(memory_api, admin_a, method: str, path: str) -> None:
