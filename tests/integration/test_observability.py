@@ -161,7 +161,12 @@ def test_a_delayed_job_released_later_keeps_its_trace(runtime, monkeypatch) -> N
     runtime.clock = clock
     monkeypatch.setenv(TRACE_HEADER_ENV, TRACE_HEADER)
     job = enqueue(
-        runtime, queue=Q, name="test-echo", data={"value": "later"}, tenant_id="t-obs", options=JobOptions(delay=3_600_000)
+        runtime,
+        queue=Q,
+        name="test-echo",
+        data={"value": "later"},
+        tenant_id="t-obs",
+        options=JobOptions(delay=3_600_000),
     ).job
     # The tick that releases it runs in another invocation, with a trace of its own.
     monkeypatch.setenv(TRACE_HEADER_ENV, "Root=1-00000000-ffffffffffffffffffffffff;Sampled=1")

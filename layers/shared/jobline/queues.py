@@ -194,9 +194,7 @@ QUEUES: dict[str, QueueSettings] = {
         _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30, internal=True),
         # Seed 003's policies: expired holds 3 attempts (exponential), cleanup 2 attempts (fixed delay).
         _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=3, job_timeout_seconds=50, internal=True),
-        _queue(
-            "waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50, internal=True
-        ),
+        _queue("waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50, internal=True),
         _one_at_a_time(
             "waitlist-cleanup", WAITLIST_WORKER, attempts=2, backoff=_FIXED_5S, job_timeout_seconds=50, internal=True
         ),
