@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -72,6 +72,11 @@ class InvalidPayload(JoblineError):
     def __init__(self, errors: Sequence[Mapping[str, Any]]) -> None:
         super().__init__("invalid job data")
         self.errors: list[dict[str, Any]] = [dict(error) for error in errors]
+
+    def relocated(self, locate: Callable[[tuple[Any, ...]], tuple[Any, ...]]) -> InvalidPayload:
+        """The same errors with each location mapped by `locate`: where the request that carried the
+        payload puts its fields (`data.to` in a queue add, `functionName` for a task's name)."""
+        return InvalidPayload([{**error, "loc": locate(tuple(error.get("loc", ())))} for error in self.errors])
 
 
 class JobTimeout(JoblineError):

@@ -94,7 +94,7 @@ def add_job(
         raise InvalidRequest("body.name", str(exc)) from exc
     except InvalidPayload as exc:
         # The payload is the body's `data` here, so its fields are named under it.
-        raise InvalidPayload([{**error, "loc": ("data", *error["loc"])} for error in exc.errors]) from exc
+        raise exc.relocated(lambda loc: ("data", *loc)) from exc
 
 
 @router.get("/queues/<queueName>/stats", summary="Job counts of one queue", tags=TAGS, responses=responses(404))

@@ -151,7 +151,7 @@ def _add_task(
             options=options,
         )
     except InvalidPayload as exc:
-        raise InvalidPayload([{**error, "loc": located(tuple(error.get("loc", ())))} for error in exc.errors]) from exc
+        raise exc.relocated(located) from exc
     return enqueued(result)
 
 

@@ -108,6 +108,15 @@ def _deliver(runtime: Runtime, notification: Notification, text: str) -> None:
         channels.send_sms(runtime, phone=notification.recipient, text=text)
 
 
+def _locked(session: Session, notification_id: uuid.UUID, *, tenant_id: str) -> Notification | None:
+    """The tenant's notification, its row locked until the transaction ends (None when there is none)."""
+    return session.scalars(
+        sa.select(Notification)
+        .where(Notification.id == notification_id, Notification.tenant_id == tenant_id)
+        .with_for_update()
+    ).one_or_none()
+
+
 def send_notification(
     runtime: Runtime, notification_id: uuid.UUID, *, tenant_id: str, final_attempt: bool
 ) -> NotificationStatus | None:
@@ -119,11 +128,7 @@ def send_notification(
     now = runtime.clock()
     failure: channels.ChannelError | None = None
     with runtime.sessions.begin() as session:
-        notification = session.scalars(
-            sa.select(Notification)
-            .where(Notification.id == notification_id, Notification.tenant_id == tenant_id)
-            .with_for_update()
-        ).one_or_none()
+        notification = _locked(session, notification_id, tenant_id=tenant_id)
         if notification is None or notification.status in (NotificationStatus.SENT, NotificationStatus.CANCELLED):
             return notification.status if notification else None
         text = notification.body
@@ -212,11 +217,7 @@ def retry_notification(runtime: Runtime, notification_id: uuid.UUID, *, tenant_i
     lost) is queued again; a sent or cancelled one is left alone. Returns the status it was found in."""
     now = runtime.clock()
     with runtime.sessions.begin() as session:
-        notification = session.scalars(
-            sa.select(Notification)
-            .where(Notification.id == notification_id, Notification.tenant_id == tenant_id)
-            .with_for_update()
-        ).one_or_none()
+        notification = _locked(session, notification_id, tenant_id=tenant_id)
         if notification is None:
             return None
         found = notification.status
