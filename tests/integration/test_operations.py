@@ -8,7 +8,7 @@ import pytest
 
 from jobline import operations, ticks
 from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import IllegalTransition, JobLocked, JobNotFound, UnknownQueue
+from jobline.errors import EnqueueFailed, IllegalTransition, JobLocked, JobNotFound, UnknownQueue
 from jobline.jobs import JobMessage
 from jobline.queues import QUEUES
 from jobline.retry import Backoff
@@ -256,3 +256,47 @@ def test_tenant_pause_shows_in_that_tenants_stats_only(memory_runtime) -> None:
     assert operations.queue_stats(memory_runtime, Q, tenant_id="t1").paused is True  # the operator's pause holds
     with pytest.raises(UnknownQueue):
         operations.pause_queue(memory_runtime, "nope", tenant_id="t1")
+
+
+def refuse_sends(runtime) -> None:
+    """SQS refuses every message of the test queue from now on: it is gone."""
+    runtime.transport._sqs.delete_queue(QueueUrl=runtime.transport.queue_url(Q))
+
+
+def test_retry_whose_send_fails_leaves_the_job_failed_not_orphaned(runtime) -> None:
+    job = add(runtime, fail_times=1, attempts=1)
+    run_all(runtime)
+    failed = runtime.store.get(job.id)
+    refuse_sends(runtime)
+    with pytest.raises(EnqueueFailed):
+        operations.retry_job(runtime, job.id, tenant_id="t1")
+    after = runtime.store.get(job.id)
+    # Still failed (retry may be asked again), not a `waiting` job no message will ever wake.
+    assert (after.state, after.dispatch, after.error) == (JobState.FAILED, failed.dispatch, failed.error)
+    assert runtime.store.counts(Q)[JobState.WAITING] == 0
+    assert runtime.store.counts(Q)[JobState.FAILED] == 1
+
+
+def test_promote_whose_send_fails_leaves_the_job_delayed(runtime) -> None:
+    job = add(runtime, delay=3_600_000)
+    refuse_sends(runtime)
+    with pytest.raises(EnqueueFailed):
+        operations.promote_job(runtime, job.id)
+    after = runtime.store.get(job.id)
+    assert (after.state, after.dispatch, after.run_at) == (JobState.DELAYED, job.dispatch, job.run_at)
+    assert runtime.store.counts(Q)[JobState.WAITING] == 0
+
+
+def test_tick_release_whose_send_fails_keeps_the_job_for_the_next_tick(runtime) -> None:
+    runtime.clock = clock = FakeClock(T0)
+    job = add(runtime, delay=3_600_000)  # past SQS's 15 minutes: the tick releases it
+    clock.advance(3_600)
+    sends = runtime.transport.send
+    runtime.transport.send = lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("SQS unreachable"))
+    assert ticks.release_due_delayed(runtime, Q) == 0
+    kept = runtime.store.get(job.id)
+    assert (kept.state, kept.message_sent) == (JobState.DELAYED, False)
+    runtime.transport.send = sends
+    assert ticks.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
+    run_all(runtime)
+    assert runtime.store.get(job.id).state is JobState.COMPLETED

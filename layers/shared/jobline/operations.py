@@ -6,12 +6,13 @@ tenant, another tenant's job reads as not found, so ids do not leak.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
 
-from jobline.errors import IllegalTransition, JobLocked, JobNotFound, StaleJob
+from jobline.errors import EnqueueFailed, IllegalTransition, JobLocked, JobNotFound, StaleJob
 from jobline.jobs import Job, JobMessage
 from jobline.queues import get_queue
 from jobline.runtime import Runtime
@@ -86,9 +87,20 @@ def get_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_i
     return job
 
 
-def _dispatch(runtime: Runtime, job: Job, *, delay_seconds: float = 0) -> None:
-    message = JobMessage.for_job(job)
-    runtime.transport.send(message, delay_seconds=delay_seconds)
+def dispatch(runtime: Runtime, job: Job, changed: Job, *, delay_seconds: float = 0) -> Job:
+    """Write `changed` (a job put back on its queue) over the stored `job`, then send its message.
+
+    When the send fails the record is put back as it was and EnqueueFailed raised: a job that says
+    `waiting` with no message on its queue would wait forever (enqueue takes its record back alike).
+    """
+    stored = runtime.store.replace(changed, expected_version=job.version, previous=job)
+    try:
+        runtime.transport.send(JobMessage.for_job(stored), delay_seconds=delay_seconds)
+    except Exception as exc:
+        with contextlib.suppress(StaleJob):  # someone else moved it since: theirs is the record now
+            runtime.store.replace(job, expected_version=stored.version, previous=stored)
+        raise EnqueueFailed(f"could not put job {job.id} back on queue {job.queue!r}: {exc}") from exc
+    return stored
 
 
 def retry_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:
@@ -110,9 +122,7 @@ def retry_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant
         dispatch=job.dispatch + 1,
         message_sent=True,
     ).with_log(f"retried at {now.isoformat()}")
-    stored = runtime.store.replace(renewed, expected_version=job.version)
-    _dispatch(runtime, stored)
-    return stored
+    return dispatch(runtime, job, renewed)
 
 
 def promote_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:
@@ -122,9 +132,7 @@ def promote_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tena
         raise IllegalTransition(job.id, job.state, JobState.WAITING)
     # A new dispatch number: the delayed message already in SQS, if any, becomes a no-op.
     promoted = job.moved_to(JobState.WAITING, run_at=runtime.clock(), dispatch=job.dispatch + 1, message_sent=True)
-    stored = runtime.store.replace(promoted, expected_version=job.version)
-    _dispatch(runtime, stored)
-    return stored
+    return dispatch(runtime, job, promoted)
 
 
 def remove_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:

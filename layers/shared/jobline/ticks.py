@@ -9,10 +9,10 @@ from pydantic import ValidationError
 
 from jobline import lifecycle, metrics, recurring
 from jobline.clock import TICK_HORIZON
-from jobline.errors import StaleJob
+from jobline.errors import EnqueueFailed, StaleJob
 from jobline.jobs import JobMessage
 from jobline.observability import logger
-from jobline.operations import apply_retention
+from jobline.operations import apply_retention, dispatch
 from jobline.queues import QUEUES
 from jobline.runtime import Runtime
 from jobline.states import JobState
@@ -45,13 +45,15 @@ def release_due_delayed(runtime: Runtime, queue: str) -> int:
         if job.message_sent:
             continue  # its SQS message (a short delay, or a retry's backoff) is on its way
         waiting = job.moved_to(JobState.WAITING, message_sent=True)
+        delay = max(0.0, (job.run_at - now).total_seconds()) if job.run_at else 0.0
         try:
-            stored = runtime.store.replace(waiting, expected_version=job.version)
+            dispatch(runtime, job, waiting, delay_seconds=delay)
         except StaleJob:
             continue  # another tick, a promote or a remove got there first
-        delay = max(0.0, (job.run_at - now).total_seconds()) if job.run_at else 0.0
-        message = JobMessage.for_job(stored)
-        runtime.transport.send(message, delay_seconds=delay)
+        except EnqueueFailed:
+            # Put back as delayed, unsent: the next tick tries again.
+            logger.warning("could not release a delayed job", exc_info=True, extra={"job_id": job.id})
+            continue
         released += 1
     return released
 
