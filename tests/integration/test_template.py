@@ -389,3 +389,17 @@ def test_template_task_worker_gets_the_ai_and_sitemap_settings_and_room_for_exce
     assert variables["JOBLINE_SITE_URL"] == {"Ref": "SiteUrl"}
     assert {"BedrockModelId", "SiteUrl"} <= set(template()["Parameters"])
     assert task_worker["EphemeralStorage"]["Size"] >= 2048
+
+
+def test_template_api_may_send_email_itself_for_the_sync_fallback() -> None:
+    # inline.SYNC_FALLBACK_QUEUES runs e-mail jobs in the API's request when the queue is down.
+    from jobline import inline
+
+    assert "email" in inline.SYNC_FALLBACK_QUEUES
+    actions = {
+        action
+        for owner, statement in iam_statements()
+        if owner == "ApiFunction"
+        for action in as_list(statement["Action"])
+    }
+    assert {"ses:SendEmail", "ses:SendRawEmail"} <= actions
