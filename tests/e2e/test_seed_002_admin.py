@@ -20,10 +20,11 @@ from jobline.enqueue import JobOptions, enqueue
 from jobline.handlers import job_type, unregister
 from jobline.local import LocalStack
 from jobline.runtime import get_runtime
-from tests.e2e.support import Api, matches, wait_for_job
+from tests.e2e.support import Api, matches, rate_limited_wait, wait_for_job
 
 QUEUE = "export"
 ADMIN = "/api/v1/admin/jobs"
+RATE_LIMITED_WAIT = rate_limited_wait(QUEUE)
 # The fields of seed 002's admin answers that its admin page and clients read.
 STATS_FIELDS = {"queue": QUEUE, "waiting": "…", "active": "…", "completed": "…", "failed": "…", "delayed": "…"}
 JOB_FIELDS = {
@@ -116,8 +117,8 @@ def test_seed_002_admin_requests_as_written(
     # POST /api/v1/admin/jobs/:queueName/resume — the held jobs run.
     assert _ok(admin.post(f"{ADMIN}/{QUEUE}/resume")) == {"queues": [QUEUE], "paused": False}
     assert _ok(admin.get(f"{ADMIN}/{QUEUE}/stats"))["paused"] is False
-    done = wait_for_job(admin, f"{ADMIN}/{QUEUE}/{kept}", timeout=30)
-    failed = wait_for_job(admin, f"{ADMIN}/{QUEUE}/{failing}", timeout=30)
+    done = wait_for_job(admin, f"{ADMIN}/{QUEUE}/{kept}", timeout=RATE_LIMITED_WAIT)
+    failed = wait_for_job(admin, f"{ADMIN}/{QUEUE}/{failing}", timeout=RATE_LIMITED_WAIT)
     assert (done["state"], done["attemptsMade"], done["result"]) == ("completed", 1, {"rows": 1})
     assert failed["state"] == "failed" and "planned export failure" in failed["failedReason"]
     assert "RuntimeError" in failed["stacktrace"]
@@ -125,7 +126,7 @@ def test_seed_002_admin_requests_as_written(
     # POST /api/v1/admin/jobs/:queueName/:jobId/retry — fixed, it completes.
     export_job["fail"].discard(failing)
     assert _ok(admin.post(f"{ADMIN}/{QUEUE}/{failing}/retry"))["state"] == "waiting"
-    assert wait_for_job(admin, f"{ADMIN}/{QUEUE}/{failing}", timeout=30)["state"] == "completed"
+    assert wait_for_job(admin, f"{ADMIN}/{QUEUE}/{failing}", timeout=RATE_LIMITED_WAIT)["state"] == "completed"
 
     # POST /api/v1/admin/jobs/:queueName/clean {"grace": 86400000}: both completed within 24 h stay.
     kept_a_day = _ok(admin.post(f"{ADMIN}/{QUEUE}/clean", {"grace": 86400000}))
@@ -150,12 +151,12 @@ def test_seed_002_admin_pause_leaves_other_tenants_jobs_running(
     held = _add(tenant, export_job["name"])
     running = _add(other_tenant, export_job["name"])
 
-    assert wait_for_job(other, f"{ADMIN}/{QUEUE}/{running}", timeout=30)["state"] == "completed"
+    assert wait_for_job(other, f"{ADMIN}/{QUEUE}/{running}", timeout=RATE_LIMITED_WAIT)["state"] == "completed"
     waiting = _ok(admin.get(f"{ADMIN}/{QUEUE}/{held}"))
     assert (waiting["state"], waiting["attemptsMade"]) == ("waiting", 0)
     assert _ok(other.get(f"{ADMIN}/{QUEUE}/stats"))["paused"] is False
     _ok(admin.post(f"{ADMIN}/{QUEUE}/resume"))
-    assert wait_for_job(admin, f"{ADMIN}/{QUEUE}/{held}", timeout=30)["state"] == "completed"
+    assert wait_for_job(admin, f"{ADMIN}/{QUEUE}/{held}", timeout=RATE_LIMITED_WAIT)["state"] == "completed"
 
 
 def test_seed_002_admin_routes_need_the_admin_role(tenant_api: Api) -> None:
@@ -170,7 +171,7 @@ def test_seed_002_prometheus_metrics_at_the_root_path(
     name = export_job["name"]
     admin = Api(stack.api_url, stack.token(tenant=tenant, roles=("admin",)))
     job_id = _add(tenant, name)
-    wait_for_job(admin, f"{ADMIN}/{QUEUE}/{job_id}", timeout=30)
+    wait_for_job(admin, f"{ADMIN}/{QUEUE}/{job_id}", timeout=RATE_LIMITED_WAIT)
 
     # http://localhost:5000/metrics, with the bearer token.
     answer = operator_api.get("/metrics")

@@ -21,12 +21,13 @@ import pytest
 import sqlalchemy as sa
 
 from jobline.local import LocalStack
-from tests.e2e.support import Api, JobFlow, matches, run_job_flow, wait_for_job
+from tests.e2e.support import Api, JobFlow, matches, rate_limited_wait, run_job_flow, wait_for_job
 
 V1 = "/api/v1"
 ADD = f"{V1}/queues/export/jobs"
 STATUS = f"{V1}/jobs/export/{{job_id}}/status"
 NEXT_YEAR = dt.date.today().year + 1
+RATE_LIMITED_WAIT = rate_limited_wait("export")
 
 
 @pytest.fixture
@@ -45,7 +46,7 @@ def add_export_job(api: Api, name: str, data: dict[str, Any], opts: dict[str, An
     body: dict[str, Any] = {"name": name, "data": data}
     if opts is not None:
         body["opts"] = opts
-    result = run_job_flow(api, JobFlow(ADD, body, STATUS, timeout=40))
+    result = run_job_flow(api, JobFlow(ADD, body, STATUS, timeout=RATE_LIMITED_WAIT))
     assert result.submitted.status == 201, result.submitted.text
     # The seed's exportBookingsCSVAsync answers `{success: true, jobId: job.id}`.
     assert result.submitted.body["success"] is True
