@@ -185,3 +185,13 @@ def test_repeat_add_answers_its_schedule_as_repeat_job_key(memory_api, memory_ru
     status = memory_api.get(answer.json["checkStatusAt"], token=user_a).data
     assert status["opts"]["repeatJobKey"] == key
     assert memory_api.post(f"{V1}/queues/email/jobs", token=user_a, json_body=body).data["repeatJobKey"] == key
+
+
+@pytest.mark.parametrize("queue", ["webhooks", "waitlist-cascade", "waitlist-expired-holds"])
+def test_repeatable_schedule_on_an_internal_queue_is_refused(memory_api, memory_runtime, admin_a, queue: str) -> None:
+    # A tenant admin's recurring job on `webhooks` would have Jobline sign a callback naming any tenant.
+    body = {"name": "deliver", "data": {"url": "https://attacker.example/hook"}, "every": 60_000}
+    answer = memory_api.post(f"{V1}/admin/jobs/{queue}/repeatable", token=admin_a, json_body=body)
+    assert answer.status == 403, answer.text
+    assert "internal" in answer.json["message"]
+    assert memory_runtime.store.list_schedules() == []

@@ -53,15 +53,21 @@ class AddJobRequest(BaseModel):
     )
 
 
-def addable_queue(name: str) -> str:
-    """`name`, if a caller may add jobs to it by name: 404 for an unknown queue, 403 for an internal
-    one, 422 for one whose jobs have a route of their own."""
-    queue = get_queue(name)
-    if queue.internal:
+def public_queue(name: str) -> str:
+    """`name`, if a route may put jobs on it: 404 for an unknown queue, 403 for an internal one
+    (signed callbacks, the waitlist's steps), whoever asks."""
+    if get_queue(name).internal:
         raise auth.PermissionDenied(f"queue {name!r} is internal: only Jobline adds its jobs")
+    return name
+
+
+def addable_queue(name: str) -> str:
+    """`name`, if a caller may add jobs to it by name: a public queue whose jobs have no route of
+    their own (422 for one that has)."""
+    public_queue(name)
     if name in OWN_ROUTES:
         raise InvalidRequest("path.queueName", f"jobs of {name!r} are added with {OWN_ROUTES[name]}")
-    return queue.name
+    return name
 
 
 def known_queue(name: str) -> str:

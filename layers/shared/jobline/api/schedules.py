@@ -15,7 +15,7 @@ from jobline import recurring
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.models import UUID_PATTERN, ApiModel, QueuePath
-from jobline.api.queues import known_queue
+from jobline.api.queues import known_queue, public_queue
 from jobline.clock import shown_in_utc
 from jobline.enqueue import JobOptions
 from jobline.errors import InvalidPayload
@@ -93,12 +93,13 @@ def create(
     queue: QueuePath, body: Annotated[ScheduleRequest, Body()], runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Response[Envelope[ScheduleView]]:
     """The job type and payload are checked now; the per-minute tick enqueues each run exactly once."""
-    queue = known_queue(queue)
+    # A schedule on an internal queue would let a tenant forge its jobs (a signed callback naming anyone).
+    queue = public_queue(queue)
     try:
         get_job_type(queue, body.name).validate(body.data)
     except InvalidPayload as exc:
         # The job type locates its errors in the payload, which this body holds under `data`.
-        raise InvalidPayload([{**error, "loc": ("data", *error.get("loc", ()))} for error in exc.errors]) from exc
+        raise exc.relocated(lambda loc: ("data", *loc)) from exc
     schedule = recurring.create_schedule(
         runtime,
         queue=queue,
