@@ -18,7 +18,7 @@ export SAM_CLI_TELEMETRY := 0
 .DEFAULT_GOAL := test
 .PHONY: venv sam-venv browser test lint validate build local token clean distclean bench
 
-# `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline.local --help`.
+# `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline_dev.local --help`.
 LOCAL_ARGS ?=
 # `make -s token TENANT=t1 ROLES=admin,operator`
 TENANT ?= tenant-local
@@ -72,12 +72,12 @@ bench: $(VENV_STAMP)
 # The local stack: moto, Postgres (DATABASE_URL or an embedded one), the HTTP API on
 # http://127.0.0.1:3000, the SQS pollers and the schedules, until Ctrl-C.
 local: $(VENV_STAMP)
-	$(VENV)/bin/python -m jobline.local $(LOCAL_ARGS)
+	$(VENV)/bin/python -m jobline_dev.local $(LOCAL_ARGS)
 
 # A development bearer token on stdout, alone, so `TOKEN=$$(make -s token)` works. Order-only
 # on the venv: a token never waits for a reinstall.
 token: | $(VENV_STAMP)
-	@JOBLINE_STAGE="$${JOBLINE_STAGE:-local}" $(VENV)/bin/python -m jobline.devtoken --tenant '$(TENANT)' --roles '$(ROLES)'
+	@JOBLINE_STAGE="$${JOBLINE_STAGE:-local}" $(VENV)/bin/python -m jobline_dev.devtoken --tenant '$(TENANT)' --roles '$(ROLES)'
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache test-artifacts

@@ -31,7 +31,7 @@ common.fake_aws_environment()
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver  # noqa: E402 - after the environment
 from moto import mock_aws  # noqa: E402
 
-from tests.api.helpers import http_event  # noqa: E402
+from jobline_dev.events import http_event  # noqa: E402
 
 QUEUE = "generic-task"
 TENANT = "bench-tenant"

@@ -49,8 +49,8 @@ from moto import mock_aws  # noqa: E402
 from jobline import runtime  # noqa: E402
 from jobline.handlers import JobType  # noqa: E402
 from jobline.queues import get_queue  # noqa: E402
-from tests.api.helpers import http_event  # noqa: E402
-from tests.support import sqs_event, swapped_job_types  # noqa: E402
+from jobline_dev.events import http_event  # noqa: E402
+from jobline_dev.support import sqs_event, swapped_job_types  # noqa: E402
 
 QUEUE = "generic-task"
 JOB_NAME = "run-task"  # what POST /api/v1/jobs/generic-task enqueues; swapped for a no-op here

@@ -28,7 +28,7 @@ from jobline.enqueue import enqueue
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
 from jobline.worker import Worker
-from tests.support import make_runtime, receive, sqs_event
+from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
 QUEUE = "bulk-upload-mechanics"

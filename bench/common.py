@@ -61,7 +61,7 @@ def fake_aws_environment() -> None:
 @contextlib.contextmanager
 def scratch_database() -> Iterator[str]:
     """A migrated database that exists for the length of the benchmark."""
-    from jobline.databases import scratch_database as _scratch
+    from jobline_dev.databases import scratch_database as _scratch
 
     with _scratch(POSTGRES_ADMIN_URL, prefix="jobline_bench") as url:
         yield url

@@ -84,7 +84,7 @@ def provision(store: str, prefix: str) -> None:
     import boto3
 
     from jobline import config
-    from tests.support import provision_aws
+    from jobline_dev.support import provision_aws
 
     settings = config.get_settings()
     provision_aws(boto3.client("sqs"), boto3.client("s3"), prefix=prefix, bucket=settings.jobline_bucket)
@@ -96,6 +96,6 @@ def provision(store: str, prefix: str) -> None:
 
 def token(tenant: str) -> str:
     """A bearer token for `tenant`, signed with the secret `environment` sets."""
-    from tests.api.helpers import make_token
+    from jobline_dev.devtoken import make_token
 
-    return make_token(tenant=tenant, secret=SECRET)
+    return make_token(secret=SECRET, tenant=tenant, user="bench", roles=(), hours=1, audience="jobline")

@@ -27,7 +27,7 @@ from jobline.exports.jobs import JOB_NAME, QUEUE
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
 from jobline.worker import Worker
-from tests.support import make_runtime, receive, sqs_event
+from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
 COLUMNS = "id, first_name, last_name, email, mobile_number, created_at, updated_at"

@@ -26,7 +26,7 @@ from jobline.rooms.generation import JOB_NAME, QUEUE
 from jobline.rooms.models import RoomCategory
 from jobline.store.memory import MemoryJobStore
 from jobline.worker import Worker
-from tests.support import make_runtime, receive, sqs_event
+from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
 START = dt.date(2030, 1, 1)

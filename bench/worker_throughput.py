@@ -54,7 +54,7 @@ from jobline.jobs import JobMessage  # noqa: E402
 from jobline.runtime import Runtime, build_runtime, build_store  # noqa: E402
 from jobline.states import JobState  # noqa: E402
 from jobline.worker import Worker  # noqa: E402
-from tests.support import provision_aws  # noqa: E402
+from jobline_dev.support import provision_aws  # noqa: E402
 
 QUEUE = "generic-task"
 JOB_NAME = "bench-noop"

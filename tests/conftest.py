@@ -113,7 +113,7 @@ def store(request: pytest.FixtureRequest):
 @pytest.fixture
 def runtime(aws, store):
     """A runtime on moto's SQS and S3 with each job store in turn."""
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     return make_runtime(store)
 
@@ -121,7 +121,7 @@ def runtime(aws, store):
 @pytest.fixture
 def memory_runtime(aws, memory_store):
     """A runtime on moto's SQS and S3 with the in-memory store (for flows the contract already covers)."""
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     return make_runtime(memory_store)
 
@@ -129,7 +129,7 @@ def memory_runtime(aws, memory_store):
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
     """A Postgres database of this test session's own, migrated to head, dropped afterwards."""
-    from jobline.databases import scratch_database
+    from jobline_dev.databases import scratch_database
 
     with scratch_database(POSTGRES_ADMIN_URL, prefix="jobline_test") as url:
         yield url
@@ -138,7 +138,7 @@ def database_url() -> Iterator[str]:
 @pytest.fixture
 def db_runtime(aws, store, database_url):
     """A runtime on moto, each job store in turn, and the test session's Postgres database."""
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     runtime = make_runtime(store, database_url=database_url)
     yield runtime

@@ -16,8 +16,8 @@ from jobline.api.waitlist_jobs import TRIGGERS
 from jobline.handlers import JobType
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
+from jobline_dev.support import make_runtime, swapped_job_types
 from tests.api.helpers import Client, make_token, use_test_secret
-from tests.support import make_runtime, swapped_job_types
 
 
 @pytest.fixture(autouse=True)

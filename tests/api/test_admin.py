@@ -8,8 +8,8 @@ import pytest
 
 from jobline.queues import QUEUES
 from jobline.states import JobState
+from jobline_dev.support import receive
 from tests.api.helpers import add_job, move_to
-from tests.support import receive
 
 ADMIN = "/api/v1/admin/jobs"
 Q = "generic-task"

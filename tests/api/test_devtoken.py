@@ -1,4 +1,4 @@
-"""`python -m jobline.devtoken`: development tokens the API accepts, never outside the local stage."""
+"""`python -m jobline_dev.devtoken`: development tokens the API accepts, never outside the local stage."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from jobline import auth, devtoken
+from jobline import auth
+from jobline_dev import devtoken
 
 
 def test_devtoken_with_secret_prints_token_the_api_accepts(capsys) -> None:
@@ -50,7 +51,7 @@ def test_devtoken_hours_out_of_range_refuses(hours: str) -> None:
 
 def test_devtoken_runs_as_module() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "jobline.devtoken", "--tenant", "t1"], capture_output=True, text=True, check=False
+        [sys.executable, "-m", "jobline_dev.devtoken", "--tenant", "t1"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stderr
     assert auth.get_verifier().principal(done.stdout.strip()).tenant_id == "t1"

@@ -11,8 +11,8 @@ import pytest
 from jobline.api.jobs import JOB_NAMES
 from jobline.queues import get_queue
 from jobline.states import JobState
+from jobline_dev.support import receive
 from tests.api.helpers import add_job
-from tests.support import receive
 
 V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}

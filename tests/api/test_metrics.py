@@ -7,8 +7,8 @@ import datetime as dt
 from jobline.enqueue import JobOptions, enqueue
 from jobline.metrics import read_metrics
 from jobline.worker import Worker
+from jobline_dev.support import deliver
 from tests import jobtypes
-from tests.support import deliver
 
 Q = jobtypes.QUEUE
 

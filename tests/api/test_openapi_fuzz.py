@@ -31,8 +31,8 @@ from schemathesis.checks import (
 
 from jobline.api.admin_page import PAGE_PATHS
 from jobline.api.app import OPENAPI_PATH, SWAGGER_PATH, create_app
+from jobline_dev.support import make_runtime
 from tests.api.helpers import LambdaContextStub, http_event, make_token
-from tests.support import make_runtime
 
 
 class LambdaWsgiAdapter:

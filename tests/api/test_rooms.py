@@ -14,13 +14,13 @@ from redis.retry import Retry
 
 from jobline import ticks
 from jobline.api.app import create_app
-from jobline.local.aws import free_port
 from jobline.rooms.models import Room
 from jobline.states import JobState
 from jobline.store.redis_store import RedisJobStore
 from jobline.worker import Worker
+from jobline_dev.local.aws import free_port
+from jobline_dev.support import FakeClock, deliver
 from tests.api.helpers import Client, make_token
-from tests.support import FakeClock, deliver
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 BASE = "/api/v1"
@@ -28,7 +28,7 @@ BASE = "/api/v1"
 
 @pytest.fixture
 def rt(aws, memory_store, database_url):
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     runtime = make_runtime(memory_store, database_url=database_url)
     runtime.clock = FakeClock(NOW)
@@ -386,7 +386,7 @@ def test_generation_queue_stats_carry_every_count_the_seed_shows(api, token, rt)
 @pytest.fixture
 def down_api(aws, database_url, tenant):
     """The API whose job store is a Redis nobody listens on (connections refused), on real Postgres."""
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     # No retries: the refusal is the point, and redis-py's default backoff would spend seconds on it.
     client = redis.Redis(host="127.0.0.1", port=free_port("127.0.0.1"), retry=Retry(NoBackoff(), 0))

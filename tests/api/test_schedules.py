@@ -8,8 +8,8 @@ import pytest
 
 from jobline import ticks
 from jobline.states import JobState
+from jobline_dev.support import FakeClock
 from tests import jobtypes
-from tests.support import FakeClock
 
 V1 = "/api/v1"
 Q = jobtypes.QUEUE

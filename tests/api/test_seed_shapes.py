@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict
 from jobline.handlers import JobType
 from jobline.states import JobState
 from jobline.store.redis_store import RedisJobStore
+from jobline_dev.support import make_runtime, receive, swapped_job_types
 from tests.api.helpers import Client, add_job
-from tests.support import make_runtime, receive, swapped_job_types
 
 V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}

@@ -8,8 +8,8 @@ import pytest
 
 from jobline.api.waitlist_jobs import TRIGGERS, WAITLIST_QUEUES
 from jobline.states import JobState
+from jobline_dev.support import receive
 from tests.api.helpers import add_job, move_to
-from tests.support import receive
 
 JOBS = "/api/v1/jobs"
 TRIGGER_PATHS = {

@@ -11,8 +11,8 @@ import jobline.exports.jobs  # noqa: F401
 from jobline.api import app as app_module
 from jobline.api import bulk
 from jobline.runtime import Runtime
+from jobline_dev.support import make_runtime
 from tests.api.helpers import Client, make_token, use_test_secret
-from tests.support import make_runtime
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,7 @@ from jobline.bulk.kinds import get_kind
 from jobline.jobs import Job
 from jobline.runtime import Runtime
 from jobline.worker import Worker
-from tests.support import deliver
+from jobline_dev.support import deliver
 
 BASE = "/api/v1/bulk-upload"
 

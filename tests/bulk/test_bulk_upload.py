@@ -246,8 +246,8 @@ def dynamo_api(aws, dynamodb_store, database_url):
     """The API on the DynamoDB job store, whose 400 KB item limit the job record must fit."""
     from jobline.api import app as app_module
     from jobline.api import bulk
+    from jobline_dev.support import make_runtime
     from tests.api.helpers import Client
-    from tests.support import make_runtime
 
     runtime = make_runtime(dynamodb_store, database_url=database_url)
     app = app_module.create_app(lambda: runtime)

@@ -1,7 +1,7 @@
 """End-to-end fixtures: one local stack in this process for the whole package, on free ports and a throwaway database.
 
 The in-process stack keeps its jobs in Redis (`--store redis`); the README test runs
-`python -m jobline.local` with its defaults (DynamoDB on moto), so both stores are driven.
+`python -m jobline_dev.local` with its defaults (DynamoDB on moto), so both stores are driven.
 Both run fast: rate schedules 30 times as often (the per-minute tick every 2 s), one second
 long polls and batching windows of at most half a second.
 """
@@ -22,9 +22,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Browser, sync_playwright
 
-from jobline.databases import scratch_database
-from jobline.local import LocalStack, StackConfig
-from jobline.local.aws import free_port
+from jobline_dev.databases import scratch_database
+from jobline_dev.local import LocalStack, StackConfig
+from jobline_dev.local.aws import free_port
 from tests.e2e.support import Api, wait_for
 
 E2E_DIR = pathlib.Path(__file__).resolve().parent
@@ -110,14 +110,14 @@ def chromium() -> Iterator[Browser]:
 
 
 class StackProcess:
-    """`python -m jobline.local` as a child process, as `make local` runs it."""
+    """`python -m jobline_dev.local` as a child process, as `make local` runs it."""
 
     def __init__(self, *args: str, database_url: str) -> None:
         self.port = free_port("127.0.0.1")
         self.url = f"http://127.0.0.1:{self.port}"
         env = {**os.environ, "DATABASE_URL": database_url, "PYTHONUNBUFFERED": "1"}
         env.pop("JOBLINE_JWT_SECRET", None)  # the dev secret, as `make token` uses it
-        command = [sys.executable, "-m", "jobline.local", "--port", str(self.port), *FAST_FLAGS, *args]
+        command = [sys.executable, "-m", "jobline_dev.local", "--port", str(self.port), *FAST_FLAGS, *args]
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
@@ -152,7 +152,7 @@ class StackProcess:
 
 @pytest.fixture
 def stack_process() -> Iterator[Callable[..., StackProcess]]:
-    """A factory of `python -m jobline.local` child processes, each on its own throwaway database."""
+    """A factory of `python -m jobline_dev.local` child processes, each on its own throwaway database."""
     with contextlib.ExitStack() as resources:
 
         def start(*args: str) -> StackProcess:

@@ -17,8 +17,8 @@ from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
 from jobline.enqueue import JobOptions, enqueue
 from jobline.handlers import job_type, unregister
-from jobline.local import LocalStack
 from jobline.runtime import get_runtime
+from jobline_dev.local import LocalStack
 from tests.e2e.conftest import CHROMIUM, ROOT
 from tests.e2e.support import Api, wait_for, wait_for_job
 

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import redis
 
-from jobline.local import LocalStack, aws, demo
-from jobline.local.gateway import BoundRoute, build_event, match
-from jobline.local.pollers import PausedFlags, SqsPoller, failed_ids
-from jobline.local.schedules import cron_parts, rate_seconds
-from jobline.local.spec import HttpRoute, SqsSource
+from jobline_dev.local import LocalStack, aws, demo
+from jobline_dev.local.gateway import BoundRoute, build_event, match
+from jobline_dev.local.pollers import PausedFlags, SqsPoller, failed_ids
+from jobline_dev.local.schedules import cron_parts, rate_seconds
+from jobline_dev.local.spec import HttpRoute, SqsSource
 from tests.e2e.conftest import REDIS_URL
 from tests.e2e.support import Api, wait_for
 from tests.e2e.test_room_generation import GENERATION, date_range

@@ -12,10 +12,10 @@ import sqlalchemy as sa
 
 from jobline.enqueue import JobOptions, enqueue
 from jobline.handlers import job_type, unregister
-from jobline.local import LocalStack
 from jobline.retry import Backoff, BackoffKind
 from jobline.rooms.models import RoomCategory
 from jobline.runtime import get_runtime
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, wait_for, wait_for_job
 from tests.e2e.test_room_generation import GENERATION, JOB, date_range
 

@@ -1,4 +1,4 @@
-"""The README's walkthrough, run as written against `python -m jobline.local`, each answer checked.
+"""The README's walkthrough, run as written against `python -m jobline_dev.local`, each answer checked.
 
 The walkthrough's `sh` blocks run in one bash, in order, from the repository root; a `json`
 block right after one is the answer its output must match (`"…"` matches any value; objects

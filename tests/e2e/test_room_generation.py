@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, JobFlow, run_job_flow, wait_for_job
 
 GENERATION = "/api/v1/room-generation"

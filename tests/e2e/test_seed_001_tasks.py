@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, wait_for_job
 
 SUB_ACCOUNT = "sub_123"

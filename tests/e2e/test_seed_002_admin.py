@@ -18,8 +18,8 @@ import pytest
 
 from jobline.enqueue import JobOptions, enqueue
 from jobline.handlers import job_type, unregister
-from jobline.local import LocalStack
 from jobline.runtime import get_runtime
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, rate_limited_wait, wait_for_job
 
 QUEUE = "export"

@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, wait_for_job
 
 AI_JOBS = "/api/v1/queues/ai/jobs"

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, wait_for_job
 
 ADD = "/api/v1/queues/email/jobs"

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, JobFlow, matches, rate_limited_wait, run_job_flow, wait_for_job
 
 V1 = "/api/v1"

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from moto.core import DEFAULT_ACCOUNT_ID as ACCOUNT_ID
 from moto.ses.models import ses_backends
 
-from jobline.local import LocalStack
+from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, wait_for, wait_for_job
 
 V1 = "/api/v1"

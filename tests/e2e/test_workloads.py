@@ -11,8 +11,8 @@ from typing import Any
 
 from moto.ses.models import ses_backends
 
-from jobline.local import LocalStack
-from jobline.local.template import ACCOUNT_ID
+from jobline_dev.local import LocalStack
+from jobline_dev.local.template import ACCOUNT_ID
 from tests.e2e.support import Api, JobFlow, run_job_flow, wait_for
 
 V1 = "/api/v1"

@@ -16,6 +16,7 @@ from jobline.api import app as app_module
 from jobline.states import JobState
 from jobline.store.redis_store import RedisJobStore
 from jobline.waitlist.models import EntryStatus
+from jobline_dev.support import make_runtime
 from tests.api.helpers import Client
 from tests.bulk.helpers import mechanic, upload
 from tests.exports.helpers import (
@@ -32,7 +33,6 @@ from tests.exports.helpers import (
     waitlist,
     xlsx_rows,
 )
-from tests.support import make_runtime
 
 START = dt.date.today() + dt.timedelta(days=30)
 

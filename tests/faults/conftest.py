@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy.engine import make_url
 
-from jobline.databases import scratch_database
+from jobline_dev.databases import scratch_database
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.faults import effects
 from tests.faults.effects import PostgresKiller

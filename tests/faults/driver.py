@@ -30,13 +30,13 @@ from jobline.jobs import JobMessage
 from jobline.runtime import Runtime
 from jobline.states import JobState
 from jobline.worker import RedeliverLater, Worker
+from jobline_dev.support import FakeClock, sqs_event
 from tests.faults import crash, redis_faults
 from tests.faults.crash import WorkerKilled
 from tests.faults.effects import PostgresKiller
 from tests.faults.jobtype import QUEUE, QUEUE_SETTINGS
 from tests.faults.ledger import Ledger
 from tests.faults.redis_faults import RedisKiller
-from tests.support import FakeClock, sqs_event
 
 
 @dataclasses.dataclass(frozen=True)

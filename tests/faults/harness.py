@@ -18,6 +18,7 @@ from jobline.errors import EnqueueFailed
 from jobline.jobs import Job
 from jobline.queues import QUEUES
 from jobline.store.redis_store import RedisJobStore
+from jobline_dev.support import make_runtime
 from tests.conftest import REDIS_URL
 from tests.faults import effects
 from tests.faults.driver import DriverOdds, EventSourceMapping, SharedClock, share_clock_with_moto
@@ -26,7 +27,6 @@ from tests.faults.jobtype import NAME, QUEUE, QUEUE_SETTINGS, TIGHT_TIMEOUT_SECO
 from tests.faults.ledger import Ledger
 from tests.faults.redis_faults import RedisKiller, store_client
 from tests.faults.sqs_faults import SqsThrottler
-from tests.support import make_runtime
 
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)
 SQS_THROTTLE_RATE = 0.03  # per SQS call of the runtime (worker, tick, enqueue)

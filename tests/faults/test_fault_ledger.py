@@ -25,9 +25,9 @@ import pytest
 from jobline.jobs import JobMessage
 from jobline.states import JobState
 from jobline.transport import DEAD_LETTERED_BY
+from jobline_dev.support import swapped_job_types
 from tests.faults.harness import T0, EndState, FaultRun
 from tests.faults.jobtype import NAME, QUEUE
-from tests.support import swapped_job_types
 
 # Every run must show each of these, or it proved nothing.
 REQUIRED_FAULTS = (

@@ -18,8 +18,8 @@ from jobline.jobs import Job
 from jobline.queues import QUEUES
 from jobline.rooms.models import RoomCategory
 from jobline.states import JobState
+from jobline_dev.support import provision_aws
 from tests.api.helpers import LambdaContextStub, make_token
-from tests.support import provision_aws
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EVENTS = ROOT / "events"

@@ -16,8 +16,8 @@ from jobline.enqueue import JobOptions, enqueue
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests import jobtypes
-from tests.support import deliver, make_visible, receive, sqs_event
 
 Q = jobtypes.QUEUE
 SECRET = "callback-secret-for-tests"

@@ -7,9 +7,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from jobline.catalog import load_all_models
-from jobline.databases import scratch_database
 from jobline.db import Base
 from jobline.migrate import downgrade, upgrade
+from jobline_dev.databases import scratch_database
 from tests.conftest import POSTGRES_ADMIN_URL
 
 

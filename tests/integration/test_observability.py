@@ -21,8 +21,8 @@ from jobline.observability import TRACE_HEADER_ENV, logger, trace_root
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
-from tests.support import FakeClock, deliver, receive
 
 Q = jobtypes.QUEUE
 TRACE_HEADER = "Root=1-6745a1b2-0123456789abcdef01234567;Parent=53995c3f42cd8ad8;Sampled=1"

@@ -14,8 +14,8 @@ from jobline.queues import QUEUES
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
-from tests.support import FakeClock, deliver, receive
 
 Q = jobtypes.QUEUE
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)

@@ -11,8 +11,8 @@ from jobline.queues import PRIORITY_LANE_MAX, get_queue
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import sqs_event
 from tests import jobtypes
-from tests.support import sqs_event
 
 Q = jobtypes.QUEUE  # generic-task has a priority lane
 

@@ -13,8 +13,8 @@ from jobline.errors import InvalidPayload, UnknownJobType
 from jobline.jobs import job_id_for_key
 from jobline.schedules import schedule_id_of_run
 from jobline.states import JobState
+from jobline_dev.support import FakeClock
 from tests import jobtypes
-from tests.support import FakeClock
 
 Q = jobtypes.QUEUE
 T0 = dt.datetime(2026, 3, 28, 22, 59, 30, tzinfo=dt.UTC)  # 23:59:30 in Paris, the night before DST

@@ -16,7 +16,7 @@ from jobline.rooms.models import Room, RoomStatus
 from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
 from jobline.states import JobState
 from jobline.worker import Worker
-from tests.support import FakeClock, deliver, receive
+from jobline_dev.support import FakeClock, deliver, receive
 
 Q = "room-generation"
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
@@ -24,7 +24,7 @@ NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 
 @pytest.fixture
 def rt(aws, memory_store, database_url):
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     runtime = make_runtime(memory_store, database_url=database_url)
     runtime.clock = FakeClock(NOW)

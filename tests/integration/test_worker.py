@@ -14,8 +14,8 @@ from jobline.jobs import JobMessage
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Outcome, RedeliverLater, Worker
+from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests import jobtypes
-from tests.support import FakeClock, deliver, make_visible, receive, sqs_event
 
 Q = jobtypes.QUEUE
 T0 = dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC)

@@ -15,8 +15,8 @@ from jobline.enqueue import enqueue
 from jobline.handlers import job_type
 from jobline.states import JobState
 from jobline.worker import LEASE_GRACE_SECONDS, Worker
+from jobline_dev.support import FakeClock, receive, sqs_event
 from tests import jobtypes
-from tests.support import FakeClock, receive, sqs_event
 
 Q = jobtypes.QUEUE
 # What each job saw of the others when it ran: their states, by job id.

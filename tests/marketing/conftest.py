@@ -8,7 +8,7 @@ import pytest
 
 import jobline.marketing.jobs  # noqa: F401 - registers the job types the tests run
 from jobline.runtime import Runtime
-from tests.support import make_runtime
+from jobline_dev.support import make_runtime
 
 
 @pytest.fixture

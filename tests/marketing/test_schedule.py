@@ -10,8 +10,8 @@ import pytest
 from jobline import recurring
 from jobline.runtime import Runtime
 from jobline.states import JobState
+from jobline_dev.support import FakeClock
 from tests.bulk.helpers import run_job
-from tests.support import FakeClock
 
 BEFORE_MIDNIGHT = dt.datetime(2031, 3, 14, 23, 59, 30, tzinfo=dt.UTC)
 MIDNIGHT = dt.datetime(2031, 3, 15, tzinfo=dt.UTC)

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from jobline_dev.support import swapped_job_types
 from tests.notifications.fixtures import api, memory_api, memory_ses, ses, token  # noqa: F401 - shared fixtures
-from tests.support import swapped_job_types
 
 NOTIFICATION_JOB_TYPES = (("email", "send-email"), ("email", "booking-confirmation"), ("sms", "send-sms"))
 

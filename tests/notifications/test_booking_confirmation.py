@@ -12,8 +12,8 @@ from jobline.enqueue import enqueue
 from jobline.notifications import booking
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver
 from tests.notifications.support import V1, mail_to, sent_mail
-from tests.support import deliver
 
 EMAIL_LANE = "email-priority"
 # As a Mongo-backed app sends them: _id and id, fields the e-mail does not show, a password hash.

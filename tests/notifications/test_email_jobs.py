@@ -10,8 +10,8 @@ from jobline.enqueue import JobOptions, enqueue
 from jobline.jobs import JobMessage
 from jobline.states import JobState
 from jobline.worker import Outcome, RedeliverLater, Worker
+from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests.notifications.support import mail_to, refuse_email, sent_mail
-from tests.support import FakeClock, deliver, make_visible, receive, sqs_event
 
 Q = "email"
 # The email queue's default priority (3, seed 002) sends its jobs down the priority lane.

@@ -6,8 +6,8 @@ import pytest
 
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver, receive
 from tests.notifications.support import V1, mail_to, sent_sms
-from tests.support import deliver, receive
 
 EMAIL = {"recipients": ["ann@example.com", "bob@example.com"], "subject": "Hello", "text": "Welcome aboard"}
 SMS = {"recipients": ["+14155550100"], "message": "Your code is 1234"}

@@ -10,10 +10,10 @@ import pytest
 
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver, receive
 from tests.api.helpers import make_token
 from tests.e2e.support import matches
 from tests.notifications.support import V1, mail_to, sent_sms
-from tests.support import deliver, receive
 
 EMAIL_LANE = "email-priority"  # the email queue's default priority 3 rides its priority lane
 SUB_ACCOUNT = "sub_123"  # the seeds' sub-account, here the caller's own tenant

@@ -12,8 +12,8 @@ from jobline.errors import JobNotFound
 from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests.notifications.support import refuse_sms, sent_sms
-from tests.support import deliver, make_visible, receive, sqs_event
 
 Q = "sms"
 PHONES = ["+14155550100", "+442071838750", "+61291234567"]

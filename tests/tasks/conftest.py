@@ -7,9 +7,9 @@ from types import ModuleType
 
 import pytest
 
+from jobline_dev.support import swapped_job_types
 from tests.api.helpers import make_token
 from tests.notifications.fixtures import api, memory_api, memory_ses, token  # noqa: F401 - shared fixtures
-from tests.support import swapped_job_types
 
 JOB_TYPES = (
     ("generic-task", "run-task"),
@@ -40,7 +40,7 @@ def admin_token() -> str:
 @pytest.fixture
 def pg_runtime(aws, memory_store, database_url):
     """A runtime on moto, the memory job store and the session's Postgres: for tasks that read domain tables."""
-    from tests.support import make_runtime
+    from jobline_dev.support import make_runtime
 
     runtime = make_runtime(memory_store, database_url=database_url)
     yield runtime

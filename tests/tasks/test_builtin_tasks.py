@@ -15,8 +15,8 @@ from jobline.queues import get_queue
 from jobline.states import JobState
 from jobline.tasks.registry import TASKS
 from jobline.worker import Worker
+from jobline_dev.support import FakeClock, deliver
 from tests.notifications.support import mail_to, sent_sms
-from tests.support import FakeClock, deliver
 
 Q = "generic-task"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)

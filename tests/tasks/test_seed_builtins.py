@@ -28,8 +28,8 @@ from jobline.waitlist.models import (
     NotificationStatus,
 )
 from jobline.worker import Worker
+from jobline_dev.support import deliver
 from tests.notifications.support import mail_to, sent_sms
-from tests.support import deliver
 from tests.waitlist.helpers import new_entry, new_slot
 
 Q = "generic-task"

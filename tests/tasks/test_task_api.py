@@ -8,8 +8,8 @@ import pytest
 
 from jobline.states import JobState
 from jobline.worker import Worker
+from jobline_dev.support import deliver, receive
 from tests.notifications.support import V1
-from tests.support import deliver, receive
 
 Q = "generic-task"
 

@@ -14,7 +14,7 @@ from jobline.retry import Backoff
 from jobline.states import JobState
 from jobline.tasks.registry import SERVICE_METHODS, TASKS, TaskParams, UnknownTask, service_method, task
 from jobline.worker import Worker
-from tests.support import deliver
+from jobline_dev.support import deliver
 
 Q = "generic-task"
 RUNS: list[dict[str, Any]] = []

@@ -17,8 +17,8 @@ from jobline.api import app as api_app
 from jobline.api import waitlist as waitlist_api
 from jobline.handlers import get_job_type, job_type, unregister
 from jobline.worker import Worker
+from jobline_dev.support import FakeClock, make_runtime, make_visible, receive, sqs_event
 from tests.api.helpers import Client, make_token, use_test_secret
-from tests.support import FakeClock, make_runtime, make_visible, receive, sqs_event
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.UTC)
 REGION = "us-east-1"

@@ -12,7 +12,7 @@ from jobline.errors import EnqueueFailed
 from jobline.states import JobState
 from jobline.waitlist import cascade
 from jobline.waitlist.models import EntryStatus, Hold, HoldStatus, Slot, SlotStatus
-from tests.support import receive
+from jobline_dev.support import receive
 from tests.waitlist.conftest import run_queue
 from tests.waitlist.helpers import entry_status, holds_of, new_entry, new_slot
 

@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from jobline.waitlist import records
 from jobline.waitlist.models import AuditLog, Channel, Notification, NotificationKind, NotificationStatus
+from jobline_dev.support import FakeClock
 from tests.api.helpers import make_token
-from tests.support import FakeClock
 from tests.waitlist.conftest import run_queue
 from tests.waitlist.helpers import new_entry, new_slot
 

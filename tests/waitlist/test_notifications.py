@@ -9,8 +9,8 @@ from jobline.states import JobState
 from jobline.waitlist import cascade, notify, offers, records
 from jobline.waitlist.models import HoldStatus, Notification, NotificationStatus
 from jobline.worker import Worker
+from jobline_dev.support import make_visible, receive, sqs_event
 from tests.api.helpers import make_token
-from tests.support import make_visible, receive, sqs_event
 from tests.waitlist.conftest import SENDER, mail_to, run_all, run_queue, sent_mail, sent_sms, token_in
 from tests.waitlist.helpers import holds_of, new_entry, new_slot, notifications_of
 

@@ -11,8 +11,8 @@ from jobline.enqueue import enqueue
 from jobline.states import JobState
 from jobline.waitlist import cascade, records
 from jobline.waitlist.models import HoldStatus, Notification, NotificationStatus, Slot, SlotStatus
+from jobline_dev.support import receive
 from tests.api.helpers import make_token
-from tests.support import receive
 from tests.waitlist.conftest import mail_to, run_all, run_queue
 from tests.waitlist.helpers import entry_status, holds_of, new_entry, new_slot, notifications_of
 

@@ -14,7 +14,7 @@ import pkgutil
 import jobline
 
 # Packages of the platform itself, not domains: their `jobs`/`models` modules are something else.
-NOT_DOMAINS = frozenset({"api", "store", "local", "migrations"})
+NOT_DOMAINS = frozenset({"api", "store", "migrations"})
 
 
 def _load(module_name: str) -> list[str]:

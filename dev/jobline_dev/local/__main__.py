@@ -1,4 +1,4 @@
-"""`python -m jobline.local` (`make local`): run the whole system on this machine until Ctrl-C."""
+"""`python -m jobline_dev.local` (`make local`): run the whole system on this machine until Ctrl-C."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from jobline.local.console import LOGGER, banner, configure_logging
-from jobline.local.stack import LocalStack, StackConfig
+from jobline_dev.local.console import LOGGER, banner, configure_logging
+from jobline_dev.local.stack import LocalStack, StackConfig
 
 STORES = ("dynamodb", "redis")
 
@@ -36,7 +36,7 @@ def _pairs(values: list[str], flag: str) -> dict[str, str]:
 def parser() -> argparse.ArgumentParser:
     """The command line; every option also reads the environment variable named in its help."""
     defaults = StackConfig()
-    p = argparse.ArgumentParser(prog="python -m jobline.local", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m jobline_dev.local", description=__doc__)
     add = p.add_argument
     add(
         "--host",

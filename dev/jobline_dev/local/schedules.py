@@ -13,10 +13,10 @@ from typing import Any
 
 from croniter import croniter
 
-from jobline.local.console import LOGGER
-from jobline.local.functions import LocalFunction
-from jobline.local.spec import ScheduleSpec
-from jobline.local.template import ACCOUNT_ID
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.functions import LocalFunction
+from jobline_dev.local.spec import ScheduleSpec
+from jobline_dev.local.template import ACCOUNT_ID
 
 log = logging.getLogger(LOGGER)
 

@@ -8,11 +8,11 @@ import logging
 import uuid
 from collections.abc import Mapping
 
-from jobline.local.console import LOGGER
+from jobline_dev.local.console import LOGGER
 
 log = logging.getLogger(LOGGER)
 
-# The tenant `python -m jobline.devtoken` (and so `make token`) puts in its tokens by default.
+# The tenant `python -m jobline_dev.devtoken` (and so `make token`) puts in its tokens by default.
 DEMO_TENANT = "tenant-local"
 DEMO_CATEGORY = "Demo room"
 DEMO_PRICE = decimal.Decimal("100.00")

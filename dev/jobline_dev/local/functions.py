@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from jobline.local.console import LOGGER
-from jobline.local.spec import FunctionSpec
-from jobline.local.template import ACCOUNT_ID
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.spec import FunctionSpec
+from jobline_dev.local.template import ACCOUNT_ID
 
 log = logging.getLogger(LOGGER)
 

@@ -15,10 +15,10 @@ import uuid
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from jobline.local.console import LOGGER
-from jobline.local.functions import LocalFunction
-from jobline.local.spec import HttpRoute
-from jobline.local.template import ACCOUNT_ID
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.functions import LocalFunction
+from jobline_dev.local.spec import HttpRoute
+from jobline_dev.local.template import ACCOUNT_ID
 
 log = logging.getLogger(LOGGER)
 

@@ -9,8 +9,8 @@ import tempfile
 import warnings
 from typing import Any
 
-from jobline.local.console import LOGGER
 from jobline.migrate import upgrade
+from jobline_dev.local.console import LOGGER
 
 log = logging.getLogger(LOGGER)
 

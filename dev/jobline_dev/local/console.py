@@ -6,7 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jobline.local.stack import LocalStack
+    from jobline_dev.local.stack import LocalStack
 
 # Not under "jobline": Powertools' Logger(service="jobline") filters every logger whose
 # name contains its service out of the root handlers, and these lines must show.

@@ -8,8 +8,8 @@ import logging
 import pathlib
 from typing import Any
 
-from jobline.local.console import LOGGER
-from jobline.local.template import Resolver, TemplateError, resources_of_type
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.template import Resolver, TemplateError, resources_of_type
 
 log = logging.getLogger(LOGGER)
 

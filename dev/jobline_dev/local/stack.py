@@ -15,27 +15,27 @@ import os
 import pathlib
 from typing import Any
 
-from jobline.local import aws, demo
-from jobline.local.console import LOGGER
-from jobline.local.demo import DEMO_TENANT
-from jobline.local.functions import LocalFunction
-from jobline.local.gateway import Gateway
-from jobline.local.pollers import PausedFlags, SqsPoller
-from jobline.local.postgres import Database
-from jobline.local.schedules import Scheduler
-from jobline.local.spec import StackSpec, read_spec
-from jobline.local.template import Resolver, load
+from jobline_dev.local import aws, demo
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.demo import DEMO_TENANT
+from jobline_dev.local.functions import LocalFunction
+from jobline_dev.local.gateway import Gateway
+from jobline_dev.local.pollers import PausedFlags, SqsPoller
+from jobline_dev.local.postgres import Database
+from jobline_dev.local.schedules import Scheduler
+from jobline_dev.local.spec import StackSpec, read_spec
+from jobline_dev.local.template import Resolver, load
 
 log = logging.getLogger(LOGGER)
 
-REPO_ROOT = pathlib.Path(__file__).resolve().parents[4]
+REPO_ROOT = pathlib.Path(__file__).resolve().parents[3]
 # Variables that would point boto3 at a real account; the stack runs without them.
 _REAL_AWS_VARIABLES = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_DEFAULT_PROFILE")
 
 
 @dataclasses.dataclass
 class StackConfig:
-    """Everything `python -m jobline.local` can be told; the defaults are what `make local` runs."""
+    """Everything `python -m jobline_dev.local` can be told; the defaults are what `make local` runs."""
 
     template: pathlib.Path = REPO_ROOT / "template.yaml"
     host: str = "127.0.0.1"
@@ -251,7 +251,7 @@ class LocalStack:
 
     def token(self, *, tenant: str | None = None, roles: tuple[str, ...] | None = None, user: str = "dev-user") -> str:
         """A bearer token the stack's API accepts (HS256 with the stack's secret)."""
-        from jobline.devtoken import make_token
+        from jobline_dev.devtoken import make_token
 
         return make_token(
             secret=self.secret,

@@ -19,9 +19,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from jobline.local.console import LOGGER
-from jobline.local.functions import LocalFunction
-from jobline.local.spec import SqsSource
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.functions import LocalFunction
+from jobline_dev.local.spec import SqsSource
 
 log = logging.getLogger(LOGGER)
 

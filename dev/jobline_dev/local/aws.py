@@ -9,9 +9,9 @@ from typing import Any
 
 import boto3
 
-from jobline.local.console import LOGGER
-from jobline.local.spec import StackSpec, TableSpec
-from jobline.local.template import ACCOUNT_ID
+from jobline_dev.local.console import LOGGER
+from jobline_dev.local.spec import StackSpec, TableSpec
+from jobline_dev.local.template import ACCOUNT_ID
 
 log = logging.getLogger(LOGGER)
 

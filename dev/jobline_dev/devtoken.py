@@ -1,4 +1,4 @@
-"""Print a development bearer token: `python -m jobline.devtoken --tenant t1 --roles admin`.
+"""Print a development bearer token: `python -m jobline_dev.devtoken --tenant t1 --roles admin`.
 
 Signs HS256 with JOBLINE_JWT_SECRET; the built-in dev secret is used only when
 JOBLINE_STAGE is `local`, so this never mints a token a deployed stage would trust by accident.
@@ -53,7 +53,9 @@ def make_token(
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m jobline.devtoken", description="Print a development bearer token.")
+    parser = argparse.ArgumentParser(
+        prog="python -m jobline_dev.devtoken", description="Print a development bearer token."
+    )
     parser.add_argument("--tenant", default="tenant-local", help="tenant_id claim")
     parser.add_argument("--user", default="dev-user", help="sub claim")
     parser.add_argument("--roles", default="", help="comma-separated roles, e.g. admin,operator")
