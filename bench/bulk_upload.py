@@ -84,7 +84,7 @@ def run_copy(runtime: Runtime, rows: int) -> float:
     buffer = io.StringIO()
     for n in range(rows):
         buffer.write(",".join((TENANT, *mechanic_cells(n))) + "\n")
-    raw = runtime.sessions.kw["bind"].raw_connection()
+    raw = runtime.engine.raw_connection()
     try:
         cursor = raw.cursor()
         buffer.seek(0)
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> list[common.Result]:
     with scratch_database() as url, mock_aws():
         runtime = make_runtime(MemoryJobStore(), database_url=url)
         if args.tcp_nodelay:
-            enable_tcp_nodelay(runtime.sessions.kw["bind"])
+            enable_tcp_nodelay(runtime.engine)
         runtime.client("s3").put_object(Bucket=runtime.settings.jobline_bucket, Key=KEY, Body=csv_body(args.rows))
         inline = json_rows(args.inline_rows)
         # Interleaved rounds, best of each: every side sees the same machine and cache.
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> list[common.Result]:
                 keep(f"JSON rows, insert, chunkSize {size}", seconds)
             truncate(runtime)
             keep("COPY", run_copy(runtime, args.rows))
-        runtime.sessions.kw["bind"].dispose()
+        runtime.engine.dispose()
 
     copy_rate = args.rows / best.pop("COPY")
     nodelay = ", TCP_NODELAY" if args.tcp_nodelay else ""

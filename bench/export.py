@@ -103,7 +103,7 @@ class _Sink:
 
 def run_copy(runtime: Runtime, tenant: str) -> float:
     """Seconds a COPY of the same rows to the client (CSV, discarded) takes."""
-    raw = runtime.sessions.kw["bind"].raw_connection()
+    raw = runtime.engine.raw_connection()
     try:
         cursor = raw.cursor()
         sink = _Sink()
@@ -146,7 +146,7 @@ def main(argv: list[str] | None = None) -> list[common.Result]:
         _, peak_small, _ = run_export(runtime, "bench-small", trace=True)
         _, peak_large, large = run_export(runtime, TENANT, trace=True)
         assert large["rowCount"] == args.rows
-        runtime.sessions.kw["bind"].dispose()
+        runtime.engine.dispose()
     copy_rate = args.rows / best_copy
     rate = args.rows / best_job
     mib = 1024 * 1024

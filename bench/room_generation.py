@@ -79,7 +79,7 @@ def run_copy(runtime, categories: list[uuid.UUID], days: int) -> float:
     for category_id in categories:
         for offset in range(days):
             buffer.write(f"{TENANT},{category_id},{START + dt.timedelta(days=offset)},100\n")
-    engine = runtime.sessions.kw["bind"]
+    engine = runtime.engine
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> list[common.Result]:
             truncate_rooms(runtime)
             best_copy = min(best_copy, run_copy(runtime, categories, args.days))
             assert count_rooms(runtime) == rows
-        runtime.sessions.kw["bind"].dispose()
+        runtime.engine.dispose()
     copy_rate = rows / best_copy
     print(f"room generation: {args.categories} categories x {args.days} days = {rows} rows, best of {args.rounds}")
     print(f"  baseline COPY FROM STDIN (same rows, same table): {copy_rate:10,.0f} rows/s")

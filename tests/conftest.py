@@ -142,7 +142,7 @@ def db_runtime(aws, store, database_url):
 
     runtime = make_runtime(store, database_url=database_url)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 @pytest.fixture

@@ -73,7 +73,7 @@ def module_runtime(database_url: str) -> Iterator[Runtime]:
     with mock_aws():
         runtime = make_runtime(MemoryJobStore(), database_url=database_url)
         yield runtime
-        runtime.sessions.kw["bind"].dispose()
+        runtime.engine.dispose()
 
 
 def _client(runtime: Any) -> Client:

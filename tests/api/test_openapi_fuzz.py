@@ -98,7 +98,7 @@ def fuzzed_runtime(aws, memory_store, database_url, job_types) -> Iterator[None]
     ADAPTER.resolver = create_app(lambda: runtime)
     yield
     ADAPTER.resolver = create_app()
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 @schema.parametrize()

@@ -33,7 +33,7 @@ def rt(aws, memory_store, database_url):
     runtime = make_runtime(memory_store, database_url=database_url)
     runtime.clock = FakeClock(NOW)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 @pytest.fixture
@@ -393,7 +393,7 @@ def down_api(aws, database_url, tenant):
     runtime = make_runtime(RedisJobStore(client, prefix="jobline-down:"), database_url=database_url)
     runtime.clock = FakeClock(NOW)
     yield Client(create_app(lambda: runtime).resolve)
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 def test_immediate_generation_with_the_job_store_down_runs_in_the_request_and_says_sync(down_api, token) -> None:

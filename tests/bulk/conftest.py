@@ -27,7 +27,7 @@ def rt(aws, memory_store, database_url) -> Iterator[Runtime]:
     """A runtime on moto (SQS, S3) and the session's Postgres, with the in-memory job store."""
     runtime = make_runtime(memory_store, database_url=database_url)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 @pytest.fixture

@@ -114,7 +114,7 @@ def test_progress_is_recorded_after_each_chunk(api, rt, token) -> None:
 
 def test_each_chunk_is_one_statement_not_one_per_row(api, rt, token) -> None:
     statements: list[str] = []
-    engine = rt.sessions.kw["bind"]
+    engine = rt.engine
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         statements.append(statement)
@@ -254,7 +254,7 @@ def dynamo_api(aws, dynamodb_store, database_url):
     if bulk.router not in app_module.ROUTERS:
         app.include_router(bulk.router, prefix=app_module.API_PREFIX)
     yield Client(app.resolve), runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 def test_upload_at_the_body_limit_with_many_errors_fits_the_dynamodb_record(dynamo_api, token, tenant) -> None:

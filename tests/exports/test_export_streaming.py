@@ -84,7 +84,7 @@ def test_export_larger_than_a_part_uses_a_multipart_upload(
 def test_export_reads_through_a_server_side_cursor(api, rt, token, tenant) -> None:
     insert_mechanics(rt, tenant, 5_000)
     statements: list[tuple[str, bool]] = []
-    engine = rt.sessions.kw["bind"]
+    engine = rt.engine
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
         # pg8000's dialect wraps a server-side cursor: DECLARE … CURSOR FOR <statement>, then FETCH.

@@ -261,7 +261,7 @@ def store_down_api(aws, database_url, rt) -> Iterator[Client]:
     runtime = make_runtime(RedisJobStore(client, prefix="down:"), database_url=database_url)
     runtime.settings = runtime.settings.model_copy(update={"jobline_bucket": rt.settings.jobline_bucket})
     yield Client(app_module.create_app(lambda: runtime).resolve)
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 def test_seed_002_bookings_csv_runs_in_the_request_when_the_job_store_is_down(

@@ -172,5 +172,5 @@ class FaultRun:
             engine.dispose()
 
     def close(self) -> None:
-        self.runtime.sessions.kw["bind"].dispose()
+        self.runtime.engine.dispose()
         self.redis_client.close()

@@ -63,7 +63,7 @@ def deployed(aws, database_url, monkeypatch):
     rt = runtime.get_runtime()
     provision_aws(rt.transport._sqs, rt.payloads._s3, prefix="jobline-dev-", bucket="jobline-dev-payloads")
     yield rt
-    rt.sessions.kw["bind"].dispose()
+    rt.engine.dispose()
     config.get_settings.cache_clear()
     runtime.get_runtime.cache_clear()
     auth.reset()

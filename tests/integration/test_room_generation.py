@@ -29,7 +29,7 @@ def rt(aws, memory_store, database_url):
     runtime = make_runtime(memory_store, database_url=database_url)
     runtime.clock = FakeClock(NOW)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 def category(rt, tenant, name="Deluxe", price="120.50"):

@@ -15,4 +15,4 @@ from jobline_dev.support import make_runtime
 def rt(aws, memory_store, database_url) -> Iterator[Runtime]:
     runtime = make_runtime(memory_store, database_url=database_url)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()

@@ -44,4 +44,4 @@ def pg_runtime(aws, memory_store, database_url):
 
     runtime = make_runtime(memory_store, database_url=database_url)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()

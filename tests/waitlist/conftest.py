@@ -61,7 +61,7 @@ def rt(aws, memory_store, database_url):
     runtime.clock = FakeClock(NOW)
     runtime.client("ses").verify_email_identity(EmailAddress=SENDER)
     yield runtime
-    runtime.sessions.kw["bind"].dispose()
+    runtime.engine.dispose()
 
 
 def build_app(runtime: Any) -> Any:

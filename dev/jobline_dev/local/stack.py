@@ -90,7 +90,7 @@ def _forget_cached_runtime() -> None:
     if runtime.get_runtime.cache_info().currsize:
         built = runtime.get_runtime()
         if "sessions" in built.__dict__:
-            built.sessions.kw["bind"].dispose()
+            built.engine.dispose()
     config.get_settings.cache_clear()
     runtime.get_runtime.cache_clear()
     auth.reset()

@@ -19,6 +19,7 @@ from jobline.store.base import JobStore
 from jobline.transport import QueueTransport
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 # A wide pool: the local stack runs many pollers on one client (one connection each on Lambda).
@@ -55,6 +56,13 @@ class Runtime:
         from jobline.db import make_engine
 
         return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
+
+    @property
+    def engine(self) -> Engine:
+        """The Postgres engine behind `sessions` (for raw SQL, COPY, and disposing of its pool)."""
+        engine = self.engine
+        assert isinstance(engine, Engine)  # sessions is always bound to one engine, made above
+        return engine
 
 
 def aws_client(service: str, settings: Settings | None = None) -> Any:
