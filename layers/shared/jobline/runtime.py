@@ -6,7 +6,7 @@ import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import boto3
 from botocore.config import Config
@@ -60,9 +60,7 @@ class Runtime:
     @property
     def engine(self) -> Engine:
         """The Postgres engine behind `sessions` (for raw SQL, COPY, and disposing of its pool)."""
-        engine = self.engine
-        assert isinstance(engine, Engine)  # sessions is always bound to one engine, made above
-        return engine
+        return cast("Engine", self.sessions.kw["bind"])  # `sessions` is always bound to one engine
 
 
 def aws_client(service: str, settings: Settings | None = None) -> Any:
