@@ -302,6 +302,8 @@ def test_template_iam_statements_have_no_wildcard_actions() -> None:
     assert statements  # the walk found the inline statements
     for owner, statement in statements:
         assert "NotAction" not in statement, owner
+        if statement.get("Effect") == "Deny":
+            continue  # a deny of every action (non-TLS access to the bucket) only takes rights away
         for action in as_list(statement["Action"]):
             assert action != "*" and not action.endswith(":*"), f"{owner}: {action}"
 
@@ -403,3 +405,14 @@ def test_template_api_may_send_email_itself_for_the_sync_fallback() -> None:
         for action in as_list(statement["Action"])
     }
     assert {"ses:SendEmail", "ses:SendRawEmail"} <= actions
+
+
+def test_template_bucket_refuses_every_request_without_tls() -> None:
+    [policy] = [
+        p for p in of_type("AWS::S3::BucketPolicy").values() if p["Properties"]["Bucket"] == {"Ref": "JobsBucket"}
+    ]
+    [statement] = as_list(policy["Properties"]["PolicyDocument"]["Statement"])
+    assert (statement["Effect"], statement["Principal"], statement["Action"]) == ("Deny", "*", "s3:*")
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert {"Fn::GetAtt": ["JobsBucket", "Arn"]} in statement["Resource"]
+    assert {"Fn::Sub": "${JobsBucket.Arn}/*"} in statement["Resource"]
