@@ -72,7 +72,7 @@ def _runs_later(options: JobOptions | None) -> bool:
     # A delayed or recurring job's point is its time: it cannot be done now instead.
     if options is None:
         return False
-    return bool(options.delay or options.run_at or getattr(options, "repeat", None))
+    return bool(options.delay or options.run_at or options.repeat)
 
 
 def add_from_request(

@@ -66,7 +66,7 @@ class JobView(ApiModel):
     @classmethod
     def of(cls, job: Job) -> JobView:
         """The view of a stored job."""
-        delay = max(0, int((job.run_at - job.created_at).total_seconds() * 1000)) if job.run_at else 0
+        opts = shown_options(job)
         return cls(
             id=job.id,
             job_id=job.id,
@@ -90,8 +90,8 @@ class JobView(ApiModel):
             finished_at=job.finished_at,
             completed_at=job.finished_at if job.state is JobState.COMPLETED else None,
             failed_at=job.finished_at if job.state is JobState.FAILED else None,
-            delay=delay,
-            opts=shown_options(job),
+            delay=opts["delay"],
+            opts=opts,
         )
 
 
