@@ -10,7 +10,7 @@ A job's life, as it runs in AWS, with the real handlers (functions/api/app.py an
 functions/task_worker/app.py, on moto in process, their runtime built by `get_runtime()` from the
 environment):
 
-1. enqueue: `jobline.enqueue` from a producer's own code, or POST /api/v1/jobs/generic-task through the
+1. enqueue: `jobline.engine.enqueue` from a producer's own code, or POST /api/v1/jobs/generic-task through the
    API's Lambda handler (one API Gateway request and one API invocation each);
 2. the event source mapping (Lambda's poller, not Jobline's code): ReceiveMessage (up to 10 messages),
    one worker invocation per batch, DeleteMessageBatch for the records not reported as failures; these
@@ -47,8 +47,8 @@ import boto3  # noqa: E402 - after the fake AWS environment
 from moto import mock_aws  # noqa: E402
 
 from jobline import runtime  # noqa: E402
-from jobline.handlers import JobType  # noqa: E402
-from jobline.queues import get_queue  # noqa: E402
+from jobline.core.queues import get_queue  # noqa: E402
+from jobline.core.registry import JobType  # noqa: E402
 from jobline_dev.events import http_event  # noqa: E402
 from jobline_dev.support import sqs_event, swapped_job_types  # noqa: E402
 
@@ -151,7 +151,7 @@ class Pipeline:
             assert response["statusCode"] == 201, response
             self.invocations["api"] += 1
         else:
-            from jobline.enqueue import enqueue
+            from jobline.engine.enqueue import enqueue
 
             with self.phase("producer"):
                 enqueue(runtime.get_runtime(), queue=QUEUE, name=JOB_NAME, data={}, tenant_id=TENANT)
@@ -280,7 +280,7 @@ def tally(
 
 
 WHO = {
-    "producer": "producer (jobline.enqueue in the caller's code)",
+    "producer": "producer (jobline.engine.enqueue in the caller's code)",
     "api": "API function (POST /api/v1/jobs/generic-task)",
     "esm": "event source mapping (Lambda's poller: SQS's requests, Lambda's invocations)",
     "worker": "worker function (task_worker)",
@@ -344,7 +344,7 @@ def run_store(store: str, jobs: int, calls: PhasedCalls, api: Any, worker: Any, 
             for _ in range(jobs):
                 pipeline.enqueue(via_api=via_api)
             assert pipeline.drain() == jobs
-            label = f"{store} store, enqueued through {'the API' if via_api else 'jobline.enqueue'}"
+            label = f"{store} store, enqueued through {'the API' if via_api else 'jobline.engine.enqueue'}"
             tallies.append(tally(label, jobs, calls, pipeline.invocations, a, redis=pipeline.redis))
     return tallies
 

@@ -20,14 +20,14 @@ from typing import Any
 import sqlalchemy as sa
 from moto import mock_aws
 
-import jobline.bulk.jobs  # noqa: F401 - registers the job types
+import jobline.domains.bulk.jobs  # noqa: F401 - registers the job types
 from bench import common
 from bench.common import scratch_database
-from jobline.bulk.kinds import JOB_NAME
-from jobline.enqueue import enqueue
+from jobline.domains.bulk.kinds import JOB_NAME
+from jobline.engine.enqueue import enqueue
+from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
-from jobline.worker import Worker
 from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
@@ -51,7 +51,7 @@ def json_rows(rows: int) -> list[dict[str, str]]:
 
 
 def enable_tcp_nodelay(engine: sa.Engine) -> None:
-    """What the report proposes for `jobline.db.make_engine`: pg8000 leaves Nagle's algorithm on,
+    """What the report proposes for `jobline.postgres.orm.make_engine`: pg8000 leaves Nagle's algorithm on,
     and a statement with a large parameter then waits for a delayed ACK."""
 
     @sa.event.listens_for(engine, "connect")

@@ -132,7 +132,7 @@ def captured_output(level: str = "INFO", *, metrics: bool = True) -> Iterator[Ou
     formatted and written, to a counter, so their cost stays in the figures; in Lambda they go to
     stdout and on to CloudWatch Logs. The package's quiet defaults come back afterwards.
     """
-    from jobline.observability import logger
+    from jobline.telemetry.observability import logger
 
     output = Output()
     handler = logger.logger_handler

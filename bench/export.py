@@ -20,13 +20,13 @@ from typing import Any
 import sqlalchemy as sa
 from moto import mock_aws
 
-import jobline.exports.jobs  # noqa: F401 - registers the job type
+import jobline.domains.exports.jobs  # noqa: F401 - registers the job type
 from bench import common
 from bench.common import scratch_database
-from jobline.exports.jobs import JOB_NAME, QUEUE
+from jobline.domains.exports.jobs import JOB_NAME, QUEUE
+from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
-from jobline.worker import Worker
 from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"
@@ -72,7 +72,7 @@ def insert_mechanics(runtime: Runtime, tenant: str, count: int) -> None:
 
 def run_export(runtime: Runtime, tenant: str, *, trace: bool = False) -> tuple[float, int, dict[str, Any]]:
     """Seconds the worker handler takes for one export (message received beforehand), peak bytes, result."""
-    from jobline.enqueue import enqueue
+    from jobline.engine.enqueue import enqueue
 
     job = enqueue(runtime, queue=QUEUE, name=JOB_NAME, data={"exportType": "mechanics"}, tenant_id=tenant).job
     event = sqs_event(runtime, QUEUE, receive(runtime, QUEUE, max_messages=1))

@@ -103,7 +103,7 @@ def print_report(entries: Entries, units: int, unit: str, *, top: int = 25) -> N
         if made:
             print(f"    {total * per:8.1f} {made / units:9.2f}  {label}")
     batch, _ = cumulative(entries, "batch/decorators.py", "process_partial_response")
-    records, _ = cumulative(entries, "jobline/worker.py", "_handle_record")
+    records, _ = cumulative(entries, "jobline/engine/worker.py", "_handle_record")
     if batch and records:
         print(f"    {(batch - records) * per:8.1f} {'':9}  Powertools batch's own overhead (minus the records)")
     areas: Counter[str] = Counter()

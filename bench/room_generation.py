@@ -18,14 +18,14 @@ import uuid
 import sqlalchemy as sa
 from moto import mock_aws
 
-import jobline.rooms.jobs  # noqa: F401 - registers the job type
+import jobline.domains.rooms.jobs  # noqa: F401 - registers the job type
 from bench import common
 from bench.common import scratch_database
-from jobline.enqueue import enqueue
-from jobline.rooms.generation import JOB_NAME, QUEUE
-from jobline.rooms.models import RoomCategory
+from jobline.domains.rooms.generation import JOB_NAME, QUEUE
+from jobline.domains.rooms.tables import RoomCategory
+from jobline.engine.enqueue import enqueue
+from jobline.engine.worker import Worker
 from jobline.store.memory import MemoryJobStore
-from jobline.worker import Worker
 from jobline_dev.support import make_runtime, receive, sqs_event
 
 TENANT = "bench-tenant"

@@ -8,7 +8,7 @@ in one process, on the Redis and the DynamoDB job stores, beside a bare Powertoo
     environment: BENCH_WORKER_STORES="redis dynamodb", BENCH_WORKER_BATCH_SIZES="10 100"
 
 What is timed is the worker's own runtime: the SQS events are built in memory (each record's body is the
-JobMessage JSON that `jobline.enqueue` sent for a job it really created in the store), so the ReceiveMessage
+JobMessage JSON that `jobline.engine.enqueue` sent for a job it really created in the store), so the ReceiveMessage
 and DeleteMessageBatch calls of the event source mapping are not in the figure. Every call the worker makes
 itself is: the store's round trips (Redis on 127.0.0.1, or moto's in-process DynamoDB) and its AWS calls (the
 batch's EventBridge PutEvents, on moto in process). The census after each store lists them per job, with
@@ -48,12 +48,12 @@ from aws_lambda_powertools.utilities.batch import (  # noqa: E402 - after the fa
 from moto import mock_aws  # noqa: E402
 
 from jobline.config import Settings, StoreKind  # noqa: E402
-from jobline.enqueue import enqueue  # noqa: E402
-from jobline.handlers import job_type  # noqa: E402
-from jobline.jobs import JobMessage  # noqa: E402
+from jobline.core.job import JobMessage  # noqa: E402
+from jobline.core.registry import job_type  # noqa: E402
+from jobline.core.states import JobState  # noqa: E402
+from jobline.engine.enqueue import enqueue  # noqa: E402
+from jobline.engine.worker import Worker  # noqa: E402
 from jobline.runtime import Runtime, build_runtime, build_store  # noqa: E402
-from jobline.states import JobState  # noqa: E402
-from jobline.worker import Worker  # noqa: E402
 from jobline_dev.support import provision_aws  # noqa: E402
 
 QUEUE = "generic-task"

@@ -92,7 +92,7 @@ def dynamodb_store(aws):
 
 @pytest.fixture
 def redis_store(redis_client, redis_prefix):
-    from jobline.store.redis_store import RedisJobStore
+    from jobline.store.redis import RedisJobStore
 
     return RedisJobStore(redis_client, prefix=redis_prefix)
 

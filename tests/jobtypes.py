@@ -9,9 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from jobline.context import JobContext
-from jobline.errors import UnrecoverableError
-from jobline.handlers import job_type
+from jobline.core.context import JobContext
+from jobline.core.errors import UnrecoverableError
+from jobline.core.registry import job_type
 
 QUEUE = "generic-task"
 # What each job's function did, by job id: the tests read effects from here.

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
-from jobline.migrate import upgrade
+from jobline.postgres.migrate import upgrade
 
 
 def create_database(admin_url: str, *, prefix: str = "jobline") -> str:

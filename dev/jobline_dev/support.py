@@ -9,11 +9,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from jobline.config import Settings
-from jobline.errors import UnknownJobType
-from jobline.handlers import JobType, get_job_type, job_type, unregister
-from jobline.queues import DLQ_RETENTION_SECONDS, QUEUES
+from jobline.core.errors import UnknownJobType
+from jobline.core.queues import DLQ_RETENTION_SECONDS, QUEUES
+from jobline.core.registry import JobType, get_job_type, job_type, unregister
 from jobline.runtime import Runtime, build_runtime
-from jobline.store.base import JobStore
+from jobline.store.ports import JobStore
 
 
 def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:

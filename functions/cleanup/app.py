@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from jobline.scheduled import schedule_handler
+from jobline.entrypoints.cleanup import schedule_handler
 
 lambda_handler = schedule_handler

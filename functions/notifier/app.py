@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import jobline.notifications.jobs
-import jobline.waitlist.jobs
-import jobline.webhooks  # noqa: F401 - the callback job type
-from jobline.entrypoints import worker_handler
+import jobline.domains.notifications.jobs
+import jobline.domains.waitlist.jobs
+import jobline.engine.callbacks  # noqa: F401 - the callback job type
+from jobline.entrypoints.worker import worker_handler
 
 lambda_handler = worker_handler

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import jobline.rooms.jobs  # noqa: F401 - registers the job types this function runs
-from jobline.entrypoints import worker_handler
+import jobline.domains.rooms.jobs  # noqa: F401 - registers the job types this function runs
+from jobline.entrypoints.worker import worker_handler
 
 lambda_handler = worker_handler

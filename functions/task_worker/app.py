@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 # Importing a domain's jobs module registers the job types this function runs.
-import jobline.ai.jobs
-import jobline.bulk.jobs
-import jobline.exports.jobs
-import jobline.marketing.jobs
-import jobline.tasks.jobs  # noqa: F401
-from jobline.entrypoints import worker_handler
+import jobline.domains.ai.jobs
+import jobline.domains.bulk.jobs
+import jobline.domains.exports.jobs
+import jobline.domains.marketing.jobs
+import jobline.domains.tasks.jobs  # noqa: F401
+from jobline.entrypoints.worker import worker_handler
 
 lambda_handler = worker_handler

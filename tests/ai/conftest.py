@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-import jobline.ai.jobs  # noqa: F401 - registers the job types the tests run
+import jobline.domains.ai.jobs  # noqa: F401 - registers the job types the tests run
 from jobline.runtime import Runtime
 from jobline_dev.support import make_runtime
 

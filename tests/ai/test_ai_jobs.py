@@ -10,13 +10,13 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from jobline.ai import jobs as ai_jobs
-from jobline.enqueue import enqueue
-from jobline.errors import InvalidPayload
-from jobline.jobs import Job
-from jobline.rooms.models import Room, RoomCategory, RoomStatus
+from jobline.core.errors import InvalidPayload
+from jobline.core.job import Job
+from jobline.core.states import JobState
+from jobline.domains.ai import jobs as ai_jobs
+from jobline.domains.rooms.tables import Room, RoomCategory, RoomStatus
+from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
-from jobline.states import JobState
 from tests.ai.conftest import ScriptedModel, as_json
 from tests.bulk.helpers import run_job
 

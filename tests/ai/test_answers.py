@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.ai import answers
-from jobline.ai.answers import DelayRiskAnswer, RecommendationsAnswer, RiskLevel
-from jobline.ai.bedrock import ModelAnswerInvalid
+from jobline.domains.ai import answers
+from jobline.domains.ai.answers import DelayRiskAnswer, RecommendationsAnswer, RiskLevel
+from jobline.domains.ai.bedrock import ModelAnswerInvalid
 
 CATEGORY = "7d5e3f1c-9a0b-4c2d-8e6f-1a2b3c4d5e6f"
 

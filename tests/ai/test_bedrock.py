@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.ai import bedrock
-from jobline.ai.bedrock import ModelAnswerInvalid, UnsupportedModel
-from jobline.errors import UnrecoverableError
+from jobline.core.errors import UnrecoverableError
+from jobline.domains.ai import bedrock
+from jobline.domains.ai.bedrock import ModelAnswerInvalid, UnsupportedModel
 
 CLAUDE = "anthropic.claude-3-haiku-20240307-v1:0"
 NOVA = "us.amazon.nova-micro-v1:0"

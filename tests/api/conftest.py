@@ -9,11 +9,11 @@ import pytest
 from moto import mock_aws
 from pydantic import BaseModel, ConfigDict
 
-from jobline import catalog
 from jobline.api.app import create_app
 from jobline.api.jobs import JOB_NAMES
 from jobline.api.waitlist_jobs import TRIGGERS
-from jobline.handlers import JobType
+from jobline.core import catalog
+from jobline.core.registry import JobType
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
 from jobline_dev.support import make_runtime, swapped_job_types

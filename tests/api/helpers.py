@@ -13,12 +13,12 @@ from typing import Any
 import jwt
 import sqlalchemy as sa
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.jobs import Job
-from jobline.queues import QUEUES
+from jobline.core.job import Job
+from jobline.core.queues import QUEUES
+from jobline.core.states import JobState
+from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.runtime import Runtime
-from jobline.states import JobState
-from jobline.store.base import MAX_PAGE
+from jobline.store.ports import MAX_PAGE
 from jobline_dev.events import LambdaContextStub, http_event
 
 SECRET = "jobline-api-tests-secret-0123456789abcdef"  # 32+ bytes, as HS256 wants

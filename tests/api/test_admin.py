@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
-from jobline.queues import QUEUES
-from jobline.states import JobState
+from jobline.core.queues import QUEUES
+from jobline.core.states import JobState
 from jobline_dev.support import receive
 from tests.api.helpers import add_job, move_to
 

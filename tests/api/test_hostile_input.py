@@ -21,8 +21,8 @@ import pytest
 
 from jobline.api.app import create_app
 from jobline.api.resolver import MAX_BODY_BYTES
+from jobline.core.states import JobState
 from jobline.runtime import Runtime
-from jobline.states import JobState
 from tests.api.helpers import Answer, Client, add_job, make_token, move_to, snapshot, use_test_secret
 
 V1 = "/api/v1"

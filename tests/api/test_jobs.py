@@ -9,8 +9,8 @@ import uuid
 import pytest
 
 from jobline.api.jobs import JOB_NAMES
-from jobline.queues import get_queue
-from jobline.states import JobState
+from jobline.core.queues import get_queue
+from jobline.core.states import JobState
 from jobline_dev.support import receive
 from tests.api.helpers import add_job
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.metrics import read_metrics
-from jobline.worker import Worker
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
+from jobline.telemetry.metrics import read_metrics
 from jobline_dev.support import deliver
 from tests import jobtypes
 
@@ -44,8 +44,8 @@ def test_worker_outcomes_show_as_processed_counters_and_histogram(memory_api, me
 def test_duration_histogram_is_kept_per_job_type(memory_api, memory_runtime, operator) -> None:
     """Seed 002's queue_job_duration_seconds{queue="export",job_type="bookings-csv"}: one histogram
     per job type of a queue, from the counters written with each job's outcome."""
-    from jobline.metrics import write_finished
-    from jobline.states import JobState
+    from jobline.core.states import JobState
+    from jobline.telemetry.metrics import write_finished
     from tests.api.helpers import add_job
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -79,8 +79,8 @@ def test_duration_histogram_is_kept_per_job_type(memory_api, memory_runtime, ope
 
 
 def test_duration_is_the_final_attempts_run_time(memory_runtime) -> None:
-    from jobline.metrics import write_finished
-    from jobline.states import JobState
+    from jobline.core.states import JobState
+    from jobline.telemetry.metrics import write_finished
     from tests.api.helpers import add_job
 
     job = add_job(memory_runtime, queue=Q, name="test-echo", data={"value": "v"})

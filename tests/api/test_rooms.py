@@ -12,12 +12,12 @@ import sqlalchemy as sa
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from jobline import ticks
 from jobline.api.app import create_app
-from jobline.rooms.models import Room
-from jobline.states import JobState
-from jobline.store.redis_store import RedisJobStore
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.domains.rooms.tables import Room
+from jobline.engine.worker import Worker
+from jobline.store.redis import RedisJobStore
+from jobline.tick import periodic
 from jobline_dev.local.aws import free_port
 from jobline_dev.support import FakeClock, deliver
 from tests.api.helpers import Client, make_token
@@ -147,7 +147,7 @@ def test_scheduled_generation_answers_job_time_and_estimate_then_runs_when_due(a
     assert dt.datetime.fromisoformat(data["estimatedCompletion"]) > NOW + dt.timedelta(days=2)
     assert api.get(f"{BASE}/room-generation/job/{data['jobId']}", token=token).data["state"] == "delayed"
     rt.clock.advance(2 * 24 * 3600)
-    assert ticks.run_tick(rt).released == 1
+    assert periodic.run_tick(rt).released == 1
     deliver(rt, Worker(rt), "room-generation")
     assert rt.store.get(data["jobId"]).state is JobState.COMPLETED
 

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from jobline import ticks
-from jobline.states import JobState
+from jobline.core.states import JobState
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock
 from tests import jobtypes
 
@@ -32,7 +32,7 @@ def test_admin_creates_lists_and_deletes_a_cron_schedule(memory_api, clocked, ad
     assert (view["cron"], view["tz"], view["runs"]) == ("0 14 * * *", "Europe/Paris", 0)
     listed = memory_api.get(REPEATABLE, token=admin_a)
     assert [s["scheduleId"] for s in listed.data] == [view["scheduleId"]]
-    assert ticks.run_tick(clocked).recurring_runs == 1
+    assert periodic.run_tick(clocked).recurring_runs == 1
     [job] = clocked.store.list_jobs(Q, JobState.DELAYED)
     assert (job.tenant_id, job.data["value"]) == ("tenant-a", "daily")
     deleted = memory_api.delete(f"{REPEATABLE}/{view['scheduleId']}", token=admin_a)

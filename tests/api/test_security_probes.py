@@ -22,11 +22,11 @@ from jobline.api import app as api_app
 from jobline.api import deps
 from jobline.api.app import create_app
 from jobline.api.resolver import JoblineResolver
-from jobline.bulk.kinds import get_kind
-from jobline.bulk.schemas import BulkKindName
-from jobline.exports import objects
+from jobline.core.states import JobState
+from jobline.domains.bulk.kinds import get_kind
+from jobline.domains.bulk.schemas import BulkKindName
+from jobline.domains.exports import objects
 from jobline.runtime import Runtime
-from jobline.states import JobState
 from tests.api.helpers import Answer, Client, add_job, make_token, move_to, snapshot, unsigned_token
 
 V1 = "/api/v1"
@@ -396,7 +396,7 @@ UNREGISTERED_TASKS = [
     "__import__",
     "subprocess.Popen",
     "builtins.exec",
-    "jobline.operations.drain_queue",
+    "jobline.engine.operations.drain_queue",
     "delay.__globals__",
     "__class__",
     "../delay",

@@ -11,9 +11,9 @@ import pytest
 import redis
 from pydantic import BaseModel, ConfigDict
 
-from jobline.handlers import JobType
-from jobline.states import JobState
-from jobline.store.redis_store import RedisJobStore
+from jobline.core.registry import JobType
+from jobline.core.states import JobState
+from jobline.store.redis import RedisJobStore
 from jobline_dev.support import make_runtime, receive, swapped_job_types
 from tests.api.helpers import Client, add_job
 

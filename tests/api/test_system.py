@@ -13,8 +13,8 @@ from openapi_spec_validator import validate
 
 from jobline.api import app as api_app
 from jobline.api import deps
-from jobline.queues import QUEUES
-from jobline.states import JobState
+from jobline.core.queues import QUEUES
+from jobline.core.states import JobState
 from tests.api.helpers import Client, add_job, move_to
 
 V1 = "/api/v1"

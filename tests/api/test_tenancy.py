@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.states import JobState
+from jobline.core.states import JobState
 from tests.api.helpers import add_job, move_to
 
 V1 = "/api/v1"

@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from jobline import ticks
-from jobline.states import JobState
+from jobline.core.states import JobState
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock
 from tests import jobtypes
 
@@ -94,7 +94,7 @@ def test_add_with_repeat_answers_the_first_run_and_registers_one_schedule(
     assert (again.status, again.data["jobId"], again.data["created"]) == (200, job.id, False)
     assert len(memory_api.get(REPEATABLE, token=admin_a).data) == 1
     # The tick finds its run already enqueued: still one job.
-    assert ticks.run_tick(clocked).recurring_runs == 1
+    assert periodic.run_tick(clocked).recurring_runs == 1
     assert [j.id for j in clocked.store.list_jobs(Q, JobState.DELAYED)] == [job.id]
 
 

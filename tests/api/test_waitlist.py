@@ -7,7 +7,7 @@ import uuid
 import pytest
 
 from jobline.api.waitlist_jobs import TRIGGERS, WAITLIST_QUEUES
-from jobline.states import JobState
+from jobline.core.states import JobState
 from jobline_dev.support import receive
 from tests.api.helpers import add_job, move_to
 
@@ -54,7 +54,7 @@ def test_trigger_with_payload_and_delay_in_ms_answers_202(memory_api, memory_run
 def test_trigger_with_bad_data_answers_422_naming_the_field_and_queues_nothing(
     memory_api, memory_runtime, admin_a, trigger, body, field
 ) -> None:
-    import jobline.waitlist.jobs  # noqa: F401 - the real payload models check the data
+    import jobline.domains.waitlist.jobs  # noqa: F401 - the real payload models check the data
 
     answer = memory_api.post(TRIGGER_PATHS[trigger], token=admin_a, json_body=body)
     assert answer.status == 422, answer.text

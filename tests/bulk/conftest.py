@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-import jobline.bulk.jobs
-import jobline.exports.jobs  # noqa: F401
+import jobline.domains.bulk.jobs
+import jobline.domains.exports.jobs  # noqa: F401
 from jobline.api import app as app_module
 from jobline.api import bulk
 from jobline.runtime import Runtime

@@ -6,10 +6,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobline.bulk.kinds import get_kind
-from jobline.jobs import Job
+from jobline.core.job import Job
+from jobline.domains.bulk.kinds import get_kind
+from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
-from jobline.worker import Worker
 from jobline_dev.support import deliver
 
 BASE = "/api/v1/bulk-upload"

@@ -8,9 +8,9 @@ import json
 import pytest
 import requests
 
-from jobline.enqueue import enqueue
-from jobline.exports import objects
-from jobline.states import JobState
+from jobline.core.states import JobState
+from jobline.domains.exports import objects
+from jobline.engine.enqueue import enqueue
 from tests.bulk.helpers import BASE, mechanic, run_job, table_rows
 
 MAX_BODY = 256 * 1024

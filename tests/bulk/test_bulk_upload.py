@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from jobline.states import JobState
+from jobline.core.states import JobState
 from tests.api.helpers import make_token
 from tests.bulk.helpers import BASE, mechanic, run_job, table_rows, upload
 

@@ -16,7 +16,7 @@ FINAL_STATES = ("completed", "failed")
 def rate_limited_wait(queue: str) -> float:
     """How long to wait for a job of a rate-limited queue: every test on the stack shares its limit
     (export: 10 a minute), so a job past it waits for the next window; the wait outlasts one."""
-    from jobline.queues import get_queue
+    from jobline.core.queues import get_queue
 
     limit = get_queue(queue).rate_limit
     return 20.0 if limit is None else limit.per_seconds + 15.0

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Dialog, Locator, Page, expect
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.handlers import job_type, unregister
+from jobline.core.registry import job_type, unregister
+from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.runtime import get_runtime
 from jobline_dev.local import LocalStack
 from tests.e2e.conftest import CHROMIUM, ROOT

@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.handlers import job_type, unregister
-from jobline.retry import Backoff, BackoffKind
-from jobline.rooms.models import RoomCategory
+from jobline.core.registry import job_type, unregister
+from jobline.core.retry import Backoff, BackoffKind
+from jobline.domains.rooms.tables import RoomCategory
+from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.runtime import get_runtime
 from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, wait_for, wait_for_job

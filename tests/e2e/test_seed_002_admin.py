@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.handlers import job_type, unregister
+from jobline.core.registry import job_type, unregister
+from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.runtime import get_runtime
 from jobline_dev.local import LocalStack
 from tests.e2e.support import Api, matches, rate_limited_wait, wait_for_job
@@ -51,7 +51,7 @@ def admin(stack: LocalStack, tenant: str) -> Iterator[Api]:
 def export_job(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     """A throwaway job type on the export queue that fails while `fail` is set; a paused tenant's
     jobs are looked at again after one second instead of thirty."""
-    monkeypatch.setattr("jobline.worker.PAUSED_RECHECK_SECONDS", 1)
+    monkeypatch.setattr("jobline.engine.worker.PAUSED_RECHECK_SECONDS", 1)
     state: dict[str, Any] = {"fail": set(), "name": f"e2e-bookings-csv-{uuid.uuid4().hex[:6]}"}
 
     def run(payload: dict[str, Any], ctx: Any) -> dict[str, Any]:

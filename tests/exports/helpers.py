@@ -15,12 +15,12 @@ from xml.etree import ElementTree
 
 import sqlalchemy as sa
 
-from jobline.jobs import Job
-from jobline.rooms import service
-from jobline.rooms.models import Room, RoomCategory, RoomStatus
-from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
+from jobline.core.job import Job
+from jobline.domains.rooms import service
+from jobline.domains.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
+from jobline.domains.rooms.tables import Room, RoomCategory, RoomStatus
+from jobline.domains.waitlist.tables import Channel, Entry, EntryStatus, Slot, SlotStatus
 from jobline.runtime import Runtime
-from jobline.waitlist.models import Channel, Entry, EntryStatus, Slot, SlotStatus
 from tests.bulk.helpers import run_job
 
 EXPORT = "/api/v1/jobs/data-export"

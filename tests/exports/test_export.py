@@ -8,8 +8,8 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from jobline.rooms.models import Room
-from jobline.states import JobState
+from jobline.core.states import JobState
+from jobline.domains.rooms.tables import Room
 from tests.bulk.helpers import mechanic, upload
 from tests.exports.helpers import EXPORT, book, export, read_csv, rooms_for
 
@@ -149,6 +149,6 @@ def test_bad_export_requests_are_422_at_enqueue(api, rt, token, payload, field) 
     ],
 )
 def test_cells_a_spreadsheet_would_run_as_formulas_are_defused(cell, written) -> None:
-    from jobline.exports.formats import defuse
+    from jobline.domains.exports.formats import defuse
 
     assert defuse(cell) == written

@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from jobline.exports.formats import table_writer
-from jobline.exports.jobs import FETCH_ROWS
-from jobline.exports.multipart import MIN_PART_SIZE, S3ObjectWriter
-from jobline.exports.schemas import ExportFormat
-from jobline.states import JobState
+from jobline.core.states import JobState
+from jobline.domains.exports.formats import table_writer
+from jobline.domains.exports.jobs import FETCH_ROWS
+from jobline.domains.exports.multipart import MIN_PART_SIZE, S3ObjectWriter
+from jobline.domains.exports.schemas import ExportFormat
 from tests.bulk.helpers import mechanic, upload
 from tests.exports.helpers import export, read_csv, read_object, xlsx_rows
 
@@ -57,7 +57,7 @@ def recording_s3(rt) -> RecordingS3:
 def test_export_larger_than_a_part_uses_a_multipart_upload(
     api, rt, token, tenant, other_tenant, recording_s3, monkeypatch
 ) -> None:
-    from jobline.exports import jobs as export_job
+    from jobline.domains.exports import jobs as export_job
 
     monkeypatch.setattr(export_job, "PART_SIZE", MIN_PART_SIZE)
     insert_mechanics(rt, tenant, 80_000)
@@ -183,8 +183,8 @@ def test_writers_memory_stays_flat_as_an_export_grows(export_format: str, rows: 
 
 
 def test_excel_export_past_excels_row_limit_fails_without_retrying(monkeypatch) -> None:
-    from jobline.errors import UnrecoverableError
-    from jobline.exports import formats
+    from jobline.core.errors import UnrecoverableError
+    from jobline.domains.exports import formats
 
     monkeypatch.setattr(formats, "EXCEL_MAX_ROWS", 3)
     table = formats.ExcelTable(CountingSink(), sheet_name="mechanics")

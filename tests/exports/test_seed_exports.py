@@ -13,9 +13,9 @@ import pytest
 import redis
 
 from jobline.api import app as app_module
-from jobline.states import JobState
-from jobline.store.redis_store import RedisJobStore
-from jobline.waitlist.models import EntryStatus
+from jobline.core.states import JobState
+from jobline.domains.waitlist.tables import EntryStatus
+from jobline.store.redis import RedisJobStore
 from jobline_dev.support import make_runtime
 from tests.api.helpers import Client
 from tests.bulk.helpers import mechanic, upload

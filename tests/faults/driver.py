@@ -25,11 +25,11 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.sqs import models as moto_sqs
 
-from jobline import ticks
-from jobline.jobs import JobMessage
+from jobline.core.job import JobMessage
+from jobline.core.states import JobState
+from jobline.engine.worker import RedeliverLater, Worker
 from jobline.runtime import Runtime
-from jobline.states import JobState
-from jobline.worker import RedeliverLater, Worker
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock, sqs_event
 from tests.faults import crash, redis_faults
 from tests.faults.crash import WorkerKilled
@@ -346,7 +346,7 @@ class EventSourceMapping:
         self._settled = False
         self._ledger.event("ticks")
         try:
-            report = ticks.run_tick(self.runtime)
+            report = periodic.run_tick(self.runtime)
         except Exception as exc:  # noqa: BLE001 - a failed tick is one of the faults; the next one retries
             self._ledger.event(f"ticks_failed:{type(exc).__name__}")
             return False

@@ -12,12 +12,13 @@ import pytest
 import redis
 import sqlalchemy as sa
 
-from jobline import metrics, operations
-from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import EnqueueFailed
-from jobline.jobs import Job
-from jobline.queues import QUEUES
-from jobline.store.redis_store import RedisJobStore
+from jobline.core.errors import EnqueueFailed
+from jobline.core.job import Job
+from jobline.core.queues import QUEUES
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.store.redis import RedisJobStore
+from jobline.telemetry import metrics
 from jobline_dev.support import make_runtime
 from tests.conftest import REDIS_URL
 from tests.faults import effects

@@ -15,11 +15,11 @@ from typing import Any
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 
-from jobline.context import JobContext
-from jobline.errors import JobTimeout
-from jobline.handlers import JobType
-from jobline.queues import QueueSettings, WorkerFunction
-from jobline.retry import Backoff, BackoffKind
+from jobline.core.context import JobContext
+from jobline.core.errors import JobTimeout
+from jobline.core.queues import QueueSettings, WorkerFunction
+from jobline.core.registry import JobType
+from jobline.core.retry import Backoff, BackoffKind
 from tests.faults import crash, effects, redis_faults
 from tests.faults.ledger import Ledger
 from tests.faults.redis_faults import RedisKiller

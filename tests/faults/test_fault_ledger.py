@@ -22,9 +22,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from jobline.jobs import JobMessage
-from jobline.states import JobState
-from jobline.transport import DEAD_LETTERED_BY
+from jobline.aws.sqs import DEAD_LETTERED_BY
+from jobline.core.job import JobMessage
+from jobline.core.states import JobState
 from jobline_dev.support import swapped_job_types
 from tests.faults.harness import T0, EndState, FaultRun
 from tests.faults.jobtype import NAME, QUEUE

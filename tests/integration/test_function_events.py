@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from jobline import auth, config, runtime
-from jobline.jobs import Job
-from jobline.queues import QUEUES
-from jobline.rooms.models import RoomCategory
-from jobline.states import JobState
+from jobline.core.job import Job
+from jobline.core.queues import QUEUES
+from jobline.core.states import JobState
+from jobline.domains.rooms.tables import RoomCategory
 from jobline_dev.support import provision_aws
 from tests.api.helpers import LambdaContextStub, make_token
 
@@ -144,12 +144,12 @@ def test_cleanup_schedule_events_run_their_task(deployed, event_name) -> None:
 # function's app.py, or nothing but the catalog) registers, as "queue name" lines.
 REGISTERED_BY = """
 import json, runpy, sys
-from jobline import catalog, handlers
+from jobline.core import catalog, registry
 if sys.argv[1] == "catalog":
     catalog.load_all_job_types()
 else:
     runpy.run_path(sys.argv[1])
-print(json.dumps(sorted(f"{queue} {name}" for queue, name in handlers._JOB_TYPES)))
+print(json.dumps(sorted(f"{queue} {name}" for queue, name in registry._JOB_TYPES)))
 """
 
 
@@ -165,7 +165,7 @@ def registered_by(target: str) -> set[str]:
 @pytest.mark.parametrize("function", sorted({q.consumer.name for q in QUEUES.values()}))
 def test_each_worker_function_loads_every_job_type_of_its_queues(function: str) -> None:
     # A cold Lambda imports only functions/<name>/app.py: each job type of its queues must be there.
-    from jobline.queues import queues_consumed_by
+    from jobline.core.queues import queues_consumed_by
 
     consumed = {q.name for q in queues_consumed_by(function)}
     expected = {line for line in registered_by("catalog") if line.split()[0] in consumed}

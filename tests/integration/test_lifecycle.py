@@ -11,11 +11,11 @@ from typing import Any
 import boto3
 import pytest
 
-from jobline import lifecycle, webhooks
-from jobline.enqueue import JobOptions, enqueue
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine import callbacks, lifecycle
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests import jobtypes
 
@@ -108,27 +108,27 @@ def run_job_with_callback(runtime, url: str) -> str:
 def test_callback_is_signed_retried_on_5xx_and_delivered_once(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime)
     job_id = run_job_with_callback(memory_runtime, receiver.url)
-    messages = receive(memory_runtime, webhooks.QUEUE)
-    first = Worker(memory_runtime).handle_batch(sqs_event(memory_runtime, webhooks.QUEUE, messages))
+    messages = receive(memory_runtime, callbacks.QUEUE)
+    first = Worker(memory_runtime).handle_batch(sqs_event(memory_runtime, callbacks.QUEUE, messages))
     assert len(first["batchItemFailures"]) == 1  # the 500: retried after its backoff
-    make_visible(memory_runtime, webhooks.QUEUE, messages)
-    assert deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE) == {"batchItemFailures": []}
+    make_visible(memory_runtime, callbacks.QUEUE, messages)
+    assert deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE) == {"batchItemFailures": []}
     assert len(receiver.requests) == 2
     headers, body = receiver.requests[-1]
-    assert webhooks.verify(SECRET, body, headers[webhooks.SIGNATURE_HEADER])
-    assert not webhooks.verify("another-secret", body, headers[webhooks.SIGNATURE_HEADER])
+    assert callbacks.verify(SECRET, body, headers[callbacks.SIGNATURE_HEADER])
+    assert not callbacks.verify("another-secret", body, headers[callbacks.SIGNATURE_HEADER])
     sent = json.loads(body)
     assert sent["event"] == "job.completed"
     assert sent["data"]["jobId"] == job_id
-    callbacks = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.COMPLETED)
-    assert [(c.attempts, c.result["status"]) for c in callbacks] == [(2, 200)]
+    delivered = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.COMPLETED)
+    assert [(c.attempts, c.result["status"]) for c in delivered] == [(2, 200)]
 
 
 def test_callback_to_a_private_address_is_refused_without_sending(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime, private=False)
     run_job_with_callback(memory_runtime, receiver.url)
-    deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
-    [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+    deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
+    [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
     assert "private address" in failed.error
     assert receiver.requests == []
 
@@ -136,8 +136,8 @@ def test_callback_to_a_private_address_is_refused_without_sending(memory_runtime
 def test_callback_without_a_secret_fails_rather_than_sending_unsigned(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime, secret="")
     run_job_with_callback(memory_runtime, receiver.url)
-    deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
-    [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+    deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
+    [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
     assert "no webhook secret" in failed.error
     assert receiver.requests == []
 
@@ -147,18 +147,18 @@ def test_callback_answered_404_fails_at_once(memory_runtime) -> None:
     try:
         allow_callbacks(memory_runtime)
         run_job_with_callback(memory_runtime, hook.url)
-        deliver(memory_runtime, Worker(memory_runtime), webhooks.QUEUE)
-        [failed] = memory_runtime.store.list_jobs(webhooks.QUEUE, JobState.FAILED)
+        deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
+        [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
         assert (failed.attempts, failed.error) == (1, "UnrecoverableError: callback refused with HTTP 404")
     finally:
         hook.server.shutdown()
 
 
 def test_signature_older_than_tolerance_is_rejected() -> None:
-    header = webhooks.sign(SECRET, b"{}", timestamp=1_000)
-    assert webhooks.verify(SECRET, b"{}", header, now=1_100)
-    assert not webhooks.verify(SECRET, b"{}", header, now=2_000)
-    assert not webhooks.verify(SECRET, b"{}", "garbage")
+    header = callbacks.sign(SECRET, b"{}", timestamp=1_000)
+    assert callbacks.verify(SECRET, b"{}", header, now=1_100)
+    assert not callbacks.verify(SECRET, b"{}", header, now=2_000)
+    assert not callbacks.verify(SECRET, b"{}", "garbage")
 
 
 def test_failed_attempts_with_retries_left_publish_nothing(memory_runtime, events_queue) -> None:

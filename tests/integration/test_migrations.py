@@ -6,15 +6,15 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from jobline.catalog import load_all_models
-from jobline.db import Base
-from jobline.migrate import downgrade, upgrade
+from jobline.core.catalog import load_all_tables
+from jobline.postgres.migrate import downgrade, upgrade
+from jobline.postgres.orm import Base
 from jobline_dev.databases import scratch_database
 from tests.conftest import POSTGRES_ADMIN_URL
 
 
 def test_migrated_schema_matches_the_models(database_url) -> None:
-    load_all_models()
+    load_all_tables()
     engine = sa.create_engine(database_url)
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)

@@ -12,15 +12,16 @@ from typing import Any
 
 import pytest
 
-from jobline import metrics, ticks
-from jobline.context import JobContext
-from jobline.enqueue import JobOptions, enqueue
-from jobline.handlers import job_type
-from jobline.jobs import Job
-from jobline.observability import TRACE_HEADER_ENV, logger, trace_root
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.context import JobContext
+from jobline.core.job import Job
+from jobline.core.registry import job_type
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
+from jobline.telemetry import metrics
+from jobline.telemetry.observability import TRACE_HEADER_ENV, logger, trace_root
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
 
@@ -171,7 +172,7 @@ def test_a_delayed_job_released_later_keeps_its_trace(runtime, monkeypatch) -> N
     # The tick that releases it runs in another invocation, with a trace of its own.
     monkeypatch.setenv(TRACE_HEADER_ENV, "Root=1-00000000-ffffffffffffffffffffffff;Sampled=1")
     clock.advance(3601)
-    ticks.release_due_delayed(runtime, Q)
+    periodic.release_due_delayed(runtime, Q)
     (message,) = receive(runtime, Q)
     assert message["Attributes"]["AWSTraceHeader"] == TRACE_HEADER
     assert runtime.store.get(job.id).trace_id == TRACE_HEADER

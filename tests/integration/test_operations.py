@@ -6,14 +6,15 @@ import datetime as dt
 
 import pytest
 
-from jobline import operations, ticks
-from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import EnqueueFailed, IllegalTransition, JobLocked, JobNotFound, UnknownQueue
-from jobline.jobs import JobMessage
-from jobline.queues import QUEUES
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.errors import EnqueueFailed, IllegalTransition, JobLocked, JobNotFound, UnknownQueue
+from jobline.core.job import JobMessage
+from jobline.core.queues import QUEUES
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
 
@@ -67,7 +68,7 @@ def test_retry_failed_job_requeues_and_completes(runtime) -> None:
     done = runtime.store.get(job.id)
     assert done.state is JobState.COMPLETED
     # The DLQ copy of the earlier dispatch is dropped by the next tick.
-    assert ticks.run_tick(runtime).stale_dead_letters_dropped == 1
+    assert periodic.run_tick(runtime).stale_dead_letters_dropped == 1
     assert receive(runtime, Q, dlq=True) == []
 
 
@@ -186,7 +187,7 @@ def test_retention_keeps_only_the_newest_completed_jobs_by_count(memory_runtime)
         worker.process(JobMessage(job_id=job.id, queue="room-generation", dispatch=1).model_dump_json())
         ids.append(job.id)
         clock.advance(1)
-    assert ticks.run_nightly(runtime)["room-generation"] == 3
+    assert periodic.run_nightly(runtime)["room-generation"] == 3
     assert [runtime.store.get(i) for i in ids[:3]] == [None, None, None]
     assert operations.queue_stats(runtime, "room-generation", with_sqs=False).completed == keep
 
@@ -211,7 +212,7 @@ def test_pause_and_resume_switch_the_event_source_mapping_in_aws(memory_runtime)
 
     import boto3
 
-    from jobline.consumers import EventSourceMappingSwitch
+    from jobline.aws.consumers import EventSourceMappingSwitch
 
     runtime = memory_runtime
     runtime.switch = EventSourceMappingSwitch(boto3.client("lambda"), runtime.transport)
@@ -293,10 +294,10 @@ def test_tick_release_whose_send_fails_keeps_the_job_for_the_next_tick(runtime) 
     clock.advance(3_600)
     sends = runtime.transport.send
     runtime.transport.send = lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("SQS unreachable"))
-    assert ticks.release_due_delayed(runtime, Q) == 0
+    assert periodic.release_due_delayed(runtime, Q) == 0
     kept = runtime.store.get(job.id)
     assert (kept.state, kept.message_sent) == (JobState.DELAYED, False)
     runtime.transport.send = sends
-    assert ticks.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
+    assert periodic.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
     run_all(runtime)
     assert runtime.store.get(job.id).state is JobState.COMPLETED

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jobline import operations
-from jobline.enqueue import JobOptions, enqueue
-from jobline.jobs import JobMessage
-from jobline.queues import PRIORITY_LANE_MAX, get_queue
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.job import JobMessage
+from jobline.core.queues import PRIORITY_LANE_MAX, get_queue
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import sqs_event
 from tests import jobtypes
 

@@ -7,12 +7,13 @@ import threading
 
 import pytest
 
-from jobline import recurring, ticks
-from jobline.enqueue import JobOptions
-from jobline.errors import InvalidPayload, UnknownJobType
-from jobline.jobs import job_id_for_key
-from jobline.schedules import schedule_id_of_run
-from jobline.states import JobState
+from jobline.core.errors import InvalidPayload, UnknownJobType
+from jobline.core.job import job_id_for_key
+from jobline.core.repeat import schedule_id_of_run
+from jobline.core.states import JobState
+from jobline.engine import recurring
+from jobline.engine.enqueue import JobOptions
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock
 from tests import jobtypes
 
@@ -46,7 +47,7 @@ def test_create_schedule_computes_first_run_in_its_time_zone(clocked) -> None:
 
 def test_tick_enqueues_a_due_run_once_with_its_remaining_delay(clocked) -> None:
     schedule = daily(clocked)
-    assert ticks.run_tick(clocked).recurring_runs == 1
+    assert periodic.run_tick(clocked).recurring_runs == 1
     [job] = jobs_of(clocked)
     assert job.run_at == schedule.next_run_at
     assert job.id == job_id_for_key(tenant_id="t1", queue=Q, key=recurring.run_key(schedule, schedule.next_run_at))
@@ -54,7 +55,7 @@ def test_tick_enqueues_a_due_run_once_with_its_remaining_delay(clocked) -> None:
     assert moved.runs == 1
     # After the spring-forward night, Paris midnight is 22:00 UTC.
     assert moved.next_run_at == dt.datetime(2026, 3, 29, 22, 0, tzinfo=dt.UTC)
-    assert ticks.run_tick(clocked).recurring_runs == 0
+    assert periodic.run_tick(clocked).recurring_runs == 0
     assert len(jobs_of(clocked)) == 1
 
 
@@ -85,7 +86,7 @@ def test_tick_that_died_after_enqueue_is_finished_by_the_next_without_a_second_j
     schedule = daily(clocked)
     run_at = schedule.next_run_at
     # The first tick enqueued the run, then died before moving the schedule on.
-    from jobline.enqueue import enqueue
+    from jobline.engine.enqueue import enqueue
 
     enqueue(
         clocked,
@@ -172,7 +173,7 @@ def test_schedule_payload_and_type_are_validated_at_creation(memory_runtime) -> 
 
 
 def add_with_repeat(runtime, tenant="t1", value="nightly", **repeat):
-    from jobline.enqueue import enqueue
+    from jobline.engine.enqueue import enqueue
 
     options = JobOptions.model_validate({"repeat": repeat or {"pattern": "0 0 * * *", "tz": "Europe/Paris"}})
     return enqueue(runtime, queue=Q, name="test-echo", data={"value": value}, tenant_id=tenant, options=options)
@@ -188,7 +189,7 @@ def test_add_with_repeat_registers_the_schedule_and_answers_its_first_run(clocke
     [schedule] = recurring.list_schedules(clocked, tenant_id="t1")
     assert (schedule.id, schedule.cron, schedule.timezone) == (added.schedule_id, "0 0 * * *", "Europe/Paris")
     # The tick finds the first run already enqueued (same run key) and moves the schedule on: one job.
-    assert ticks.run_tick(clocked).recurring_runs == 1
+    assert periodic.run_tick(clocked).recurring_runs == 1
     assert [j.id for j in jobs_of(clocked)] == [added.job.id]
     assert clocked.store.get_schedule(schedule.id).next_run_at == dt.datetime(2026, 3, 29, 22, 0, tzinfo=dt.UTC)
 
@@ -240,7 +241,7 @@ def test_repeat_start_and_end_dates_bound_the_runs(memory_runtime) -> None:
 
 
 def test_repeat_refuses_options_the_schedule_sets_and_keeps_the_rest_for_every_run(memory_runtime) -> None:
-    from jobline.enqueue import enqueue
+    from jobline.engine.enqueue import enqueue
 
     def add(options: dict) -> None:
         enqueue(

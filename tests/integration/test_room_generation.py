@@ -8,14 +8,14 @@ import decimal
 import pytest
 import sqlalchemy as sa
 
-from jobline import ticks
-from jobline.errors import InvalidPayload
-from jobline.rooms import service
-from jobline.rooms.generation import date_batches
-from jobline.rooms.models import Room, RoomStatus
-from jobline.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.errors import InvalidPayload
+from jobline.core.states import JobState
+from jobline.domains.rooms import service
+from jobline.domains.rooms.generation import date_batches
+from jobline.domains.rooms.schemas import RoomCategoryCreate, RoomGenerationRequest
+from jobline.domains.rooms.tables import Room, RoomStatus
+from jobline.engine.worker import Worker
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock, deliver, receive
 
 Q = "room-generation"
@@ -165,7 +165,7 @@ def test_scheduled_minutes_ahead_rides_on_sqs_delay(rt, tenant) -> None:
     assert receive(rt, Q) == []  # delayed in SQS
     rt.clock.advance(301)
     rt.transport._sqs.purge_queue(QueueUrl=rt.transport.queue_url(Q))
-    from jobline.jobs import JobMessage
+    from jobline.core.job import JobMessage
 
     assert Worker(rt).process(JobMessage(job_id=outcome.job.id, queue=Q, dispatch=1).model_dump_json()) == "completed"
     assert len(rooms_of(rt, cat)) == 30
@@ -177,9 +177,9 @@ def test_scheduled_days_ahead_waits_for_the_tick_then_runs(rt, tenant) -> None:
     req = request(cat, dt.date(2027, 5, 1), dt.date(2027, 5, 31), scheduleType="scheduled", scheduledAt=at)
     job = service.request_generation(rt, req, tenant_id=tenant).job
     assert job.state is JobState.DELAYED and not job.message_sent
-    assert ticks.run_tick(rt).released == 0
+    assert periodic.run_tick(rt).released == 0
     rt.clock.advance(3 * 24 * 3600 - 30)
-    assert ticks.run_tick(rt).released == 1
+    assert periodic.run_tick(rt).released == 1
     assert rt.store.get(job.id).state is JobState.WAITING
 
 

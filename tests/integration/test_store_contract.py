@@ -7,11 +7,11 @@ import threading
 
 import pytest
 
-from jobline.errors import JobExists, ScheduleConflict, StaleJob
-from jobline.jobs import Job, new_job_id
-from jobline.schedules import Schedule
-from jobline.states import JobState
-from jobline.store.base import JobStore, Pauses
+from jobline.core.errors import JobExists, ScheduleConflict, StaleJob
+from jobline.core.job import Job, new_job_id
+from jobline.core.repeat import Schedule
+from jobline.core.states import JobState
+from jobline.store.ports import JobStore, Pauses
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 

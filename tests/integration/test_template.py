@@ -1,6 +1,6 @@
 """template.yaml against the queue registry and the job store: both must describe one system.
 
-The registry (`jobline.queues`) is what the code believes; the template is what AWS gets.
+The registry (`jobline.core.queues`) is what the code believes; the template is what AWS gets.
 Every queue, DLQ, event source, timeout and queue permission is checked from the registry's
 side, and nothing in the template may exist that the registry does not know.
 """
@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from cfnlint.decode import cfn_yaml
 
-from jobline import queues
-from jobline.enqueue import MAX_DELAY
+from jobline.core import queues
+from jobline.engine.enqueue import MAX_DELAY
 from jobline.store import dynamodb
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -395,7 +395,7 @@ def test_template_task_worker_gets_the_ai_and_sitemap_settings_and_room_for_exce
 
 def test_template_api_may_send_email_itself_for_the_sync_fallback() -> None:
     # inline.SYNC_FALLBACK_QUEUES runs e-mail jobs in the API's request when the queue is down.
-    from jobline import inline
+    from jobline.engine import inline
 
     assert "email" in inline.SYNC_FALLBACK_QUEUES
     actions = {

@@ -7,13 +7,14 @@ import threading
 
 import pytest
 
-from jobline import operations, ticks
-from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import InvalidPayload
-from jobline.jobs import JobMessage
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Outcome, RedeliverLater, Worker
+from jobline.core.errors import InvalidPayload
+from jobline.core.job import JobMessage
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Outcome, RedeliverLater, Worker
+from jobline.tick import periodic
 from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests import jobtypes
 
@@ -174,14 +175,14 @@ def test_worker_crashed_message_redriven_to_dlq_marks_job_failed(runtime) -> Non
             break
     assert messages == []
     assert runtime.store.get(job.id).state is JobState.ACTIVE
-    report = ticks.run_tick(runtime)
+    report = periodic.run_tick(runtime)
     assert report.dead_letters_recorded == 1
     failed = runtime.store.get(job.id)
     assert failed.state is JobState.FAILED
     assert "dead-letter queue" in failed.error
     assert len(receive(runtime, Q, dlq=True)) == 1
     # A second tick finds it already recorded.
-    assert ticks.run_tick(runtime).dead_letters_recorded == 0
+    assert periodic.run_tick(runtime).dead_letters_recorded == 0
 
 
 def test_worker_job_exceeding_timeout_fails_that_attempt(runtime) -> None:
@@ -271,12 +272,12 @@ def test_short_delay_uses_sqs_delay_and_long_delay_waits_for_tick(runtime) -> No
     sqs = runtime.transport._sqs
     attrs = sqs.get_queue_attributes(QueueUrl=runtime.transport.queue_url(Q), AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
-    assert ticks.release_due_delayed(runtime, Q) == 0
+    assert periodic.release_due_delayed(runtime, Q) == 0
     clock.advance(3600 - 30)
-    assert ticks.release_due_delayed(runtime, Q) == 1
+    assert periodic.release_due_delayed(runtime, Q) == 1
     released = runtime.store.get(long.id)
     assert released.state is JobState.WAITING and released.message_sent
-    assert ticks.release_due_delayed(runtime, Q) == 0  # exactly once
+    assert periodic.release_due_delayed(runtime, Q) == 0  # exactly once
 
 
 def test_worker_delayed_message_arriving_early_is_requeued_not_run(runtime) -> None:
@@ -325,7 +326,7 @@ def test_worker_reads_job_by_job_when_the_batch_read_fails(runtime, monkeypatch)
 
 
 def test_worker_defers_a_paused_tenants_jobs_without_an_attempt_and_runs_the_others(runtime, monkeypatch) -> None:
-    monkeypatch.setattr("jobline.worker.PAUSED_RECHECK_SECONDS", 0)  # the deferred message comes back at once
+    monkeypatch.setattr("jobline.engine.worker.PAUSED_RECHECK_SECONDS", 0)  # the deferred message comes back at once
     held = add(runtime, "a", tenant="t1")
     other = add(runtime, "b", tenant="t2")
     operations.pause_queue(runtime, Q, tenant_id="t1")

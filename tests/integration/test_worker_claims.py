@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from jobline import worker
-from jobline.context import JobContext
-from jobline.enqueue import enqueue
-from jobline.handlers import job_type
-from jobline.states import JobState
-from jobline.worker import LEASE_GRACE_SECONDS, Worker
+from jobline.core.context import JobContext
+from jobline.core.registry import job_type
+from jobline.core.states import JobState
+from jobline.engine import worker
+from jobline.engine.enqueue import enqueue
+from jobline.engine.worker import LEASE_GRACE_SECONDS, Worker
 from jobline_dev.support import FakeClock, receive, sqs_event
 from tests import jobtypes
 

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-import jobline.marketing.jobs  # noqa: F401 - registers the job types the tests run
+import jobline.domains.marketing.jobs  # noqa: F401 - registers the job types the tests run
 from jobline.runtime import Runtime
 from jobline_dev.support import make_runtime
 

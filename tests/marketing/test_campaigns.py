@@ -8,12 +8,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobline.enqueue import enqueue
-from jobline.jobs import Job
-from jobline.marketing import campaigns
-from jobline.marketing.models import Campaign, CampaignStatus
+from jobline.core.job import Job
+from jobline.core.states import JobState
+from jobline.domains.marketing import campaigns
+from jobline.domains.marketing.tables import Campaign, CampaignStatus
+from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
-from jobline.states import JobState
 from tests.bulk.helpers import run_job
 
 

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from jobline import recurring
+from jobline.core.states import JobState
+from jobline.engine import recurring
 from jobline.runtime import Runtime
-from jobline.states import JobState
 from jobline_dev.support import FakeClock
 from tests.bulk.helpers import run_job
 

@@ -9,13 +9,13 @@ import xml.etree.ElementTree as ET
 
 import sqlalchemy as sa
 
-from jobline.enqueue import enqueue
-from jobline.jobs import Job
-from jobline.marketing import sitemap
-from jobline.rooms.models import RoomCategory
+from jobline.core.job import Job
+from jobline.core.states import JobState
+from jobline.domains.marketing import sitemap
+from jobline.domains.rooms.tables import RoomCategory
+from jobline.domains.waitlist.tables import Slot, SlotStatus
+from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
-from jobline.states import JobState
-from jobline.waitlist.models import Slot, SlotStatus
 from tests.bulk.helpers import run_job
 
 NS = {"sm": sitemap.NAMESPACE}

@@ -16,7 +16,7 @@ NOTIFICATION_JOB_TYPES = (("email", "send-email"), ("email", "booking-confirmati
 def notification_job_types() -> Iterator[None]:
     """The notification job types, registered for this test only (the API suite registers stand-ins)."""
     with swapped_job_types(dict.fromkeys(NOTIFICATION_JOB_TYPES)):
-        from jobline.notifications import jobs
+        from jobline.domains.notifications import jobs
 
         jobs.register()
         yield

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from jobline.enqueue import enqueue
-from jobline.notifications import booking
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.domains.notifications import booking
+from jobline.engine.enqueue import enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver
 from tests.notifications.support import V1, mail_to, sent_mail
 

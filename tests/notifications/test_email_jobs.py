@@ -6,10 +6,10 @@ import datetime as dt
 import time
 from typing import Any
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.jobs import JobMessage
-from jobline.states import JobState
-from jobline.worker import Outcome, RedeliverLater, Worker
+from jobline.core.job import JobMessage
+from jobline.core.states import JobState
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Outcome, RedeliverLater, Worker
 from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests.notifications.support import mail_to, refuse_email, sent_mail
 

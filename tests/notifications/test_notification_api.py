@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, receive
 from tests.notifications.support import V1, mail_to, sent_sms
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, receive
 from tests.api.helpers import make_token
 from tests.e2e.support import matches

@@ -6,12 +6,12 @@ from typing import Any
 
 import pytest
 
-from jobline import operations
-from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import JobNotFound
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.errors import JobNotFound
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests.notifications.support import refuse_sms, sent_sms
 

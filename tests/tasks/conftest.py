@@ -23,8 +23,8 @@ JOB_TYPES = (
 def task_jobs() -> Iterator[ModuleType]:
     """run-task (and send-email/send-sms, which sendNotification enqueues), registered for this test only."""
     with swapped_job_types(dict.fromkeys(JOB_TYPES)):
-        from jobline.notifications import jobs as notification_jobs
-        from jobline.tasks import jobs
+        from jobline.domains.notifications import jobs as notification_jobs
+        from jobline.domains.tasks import jobs
 
         notification_jobs.register()
         jobs.register()

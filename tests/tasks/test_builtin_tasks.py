@@ -8,13 +8,13 @@ from typing import Any
 
 import pytest
 
-from jobline.context import JobContext
-from jobline.enqueue import JobOptions, enqueue
-from jobline.jobs import Job, new_job_id
-from jobline.queues import get_queue
-from jobline.states import JobState
-from jobline.tasks.registry import TASKS
-from jobline.worker import Worker
+from jobline.core.context import JobContext
+from jobline.core.job import Job, new_job_id
+from jobline.core.queues import get_queue
+from jobline.core.states import JobState
+from jobline.domains.tasks.registry import TASKS
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import FakeClock, deliver
 from tests.notifications.support import mail_to, sent_sms
 
@@ -179,7 +179,7 @@ def test_generate_report_task_counts_the_tenants_jobs_per_queue(runtime) -> None
 
 
 def test_generate_report_task_without_queues_covers_every_queue(memory_runtime) -> None:
-    from jobline.queues import QUEUES
+    from jobline.core.queues import QUEUES
 
     done = run_task(memory_runtime, "generateReport", {})
     assert [row["queue"] for row in done.result["queues"]] == list(QUEUES)

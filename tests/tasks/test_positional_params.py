@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from jobline.errors import InvalidPayload
-from jobline.handlers import get_job_type
+from jobline.core.errors import InvalidPayload
+from jobline.core.registry import get_job_type
 
 Q = "generic-task"
 

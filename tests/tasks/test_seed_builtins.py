@@ -10,15 +10,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobline.context import JobContext
-from jobline.enqueue import enqueue
-from jobline.exports import jobs as export_jobs
-from jobline.jobs import Job
-from jobline.queues import get_queue
-from jobline.rooms.models import Room, RoomCategory, RoomStatus
-from jobline.states import JobState
-from jobline.tasks.registry import SERVICE_METHODS
-from jobline.waitlist.models import (
+from jobline.core.context import JobContext
+from jobline.core.job import Job
+from jobline.core.queues import get_queue
+from jobline.core.states import JobState
+from jobline.domains.exports import jobs as export_jobs
+from jobline.domains.rooms.tables import Room, RoomCategory, RoomStatus
+from jobline.domains.tasks.registry import SERVICE_METHODS
+from jobline.domains.waitlist.tables import (
     AuditLog,
     Channel,
     Entry,
@@ -27,7 +26,8 @@ from jobline.waitlist.models import (
     NotificationKind,
     NotificationStatus,
 )
-from jobline.worker import Worker
+from jobline.engine.enqueue import enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver
 from tests.notifications.support import mail_to, sent_sms
 from tests.waitlist.helpers import new_entry, new_slot

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, receive
 from tests.notifications.support import V1
 

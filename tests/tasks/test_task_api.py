@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from jobline.states import JobState
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, receive
 from tests.notifications.support import V1
 
@@ -68,7 +68,7 @@ def test_post_task_with_options_is_scheduled_with_its_retries(memory_api, token)
         "exec",
         "builtins.eval",
         "subprocess.run",
-        "jobline.operations.clean_queue",
+        "jobline.engine.operations.clean_queue",
         "delay.__globals__",
         "Delay",
         "reindex",
@@ -83,7 +83,8 @@ def test_post_task_unregistered_name_answers_422_and_queues_nothing(memory_api, 
 
 
 @pytest.mark.parametrize(
-    "method", ["os.system", "__import__", "builtins.eval", "diagnostics.__class__", "diagnostics", "jobline.tasks.echo"]
+    "method",
+    ["os.system", "__import__", "builtins.eval", "diagnostics.__class__", "diagnostics", "jobline.domains.tasks.echo"],
 )
 def test_post_custom_async_task_unregistered_method_answers_422_and_queues_nothing(
     memory_api, memory_runtime, token, method

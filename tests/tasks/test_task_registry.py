@@ -7,13 +7,13 @@ from typing import Any
 
 import pytest
 
-from jobline.enqueue import JobOptions, enqueue
-from jobline.errors import InvalidPayload
-from jobline.handlers import get_job_type
-from jobline.retry import Backoff
-from jobline.states import JobState
-from jobline.tasks.registry import SERVICE_METHODS, TASKS, TaskParams, UnknownTask, service_method, task
-from jobline.worker import Worker
+from jobline.core.errors import InvalidPayload
+from jobline.core.registry import get_job_type
+from jobline.core.retry import Backoff
+from jobline.core.states import JobState
+from jobline.domains.tasks.registry import SERVICE_METHODS, TASKS, TaskParams, UnknownTask, service_method, task
+from jobline.engine.enqueue import JobOptions, enqueue
+from jobline.engine.worker import Worker
 from jobline_dev.support import deliver
 
 Q = "generic-task"

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from pydantic import ValidationError
 
-from jobline.enqueue import MAX_DELAY_MS, JobOptions, shown_options
-from jobline.jobs import Job
-from jobline.retry import MAX_BACKOFF_MS, Backoff, BackoffKind, BackoffOption
-from jobline.schedules import Repeat, schedule_id_of_run
+from jobline.core.job import Job
+from jobline.core.repeat import Repeat, schedule_id_of_run
+from jobline.core.retry import MAX_BACKOFF_MS, Backoff, BackoffKind, BackoffOption
+from jobline.engine.enqueue import MAX_DELAY_MS, JobOptions, shown_options
 
 
 def error_locs(exc: pytest.ExceptionInfo[ValidationError]) -> list[tuple[str | int, ...]]:

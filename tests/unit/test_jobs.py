@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from jobline.errors import IllegalTransition
-from jobline.jobs import MAX_LOG_LINES, Job, job_id_for_key
-from jobline.states import ALLOWED_TRANSITIONS, JobState
+from jobline.core.errors import IllegalTransition
+from jobline.core.job import MAX_LOG_LINES, Job, job_id_for_key
+from jobline.core.states import ALLOWED_TRANSITIONS, JobState
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.errors import UnknownQueue
-from jobline.queues import QUEUES, VISIBILITY_TIMEOUT_FACTOR, get_queue, queues_consumed_by
+from jobline.core.errors import UnknownQueue
+from jobline.core.queues import QUEUES, VISIBILITY_TIMEOUT_FACTOR, get_queue, queues_consumed_by
 
 
 @pytest.mark.parametrize("queue", list(QUEUES.values()), ids=list(QUEUES))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jobline.retry import MAX_BACKOFF_SECONDS, Backoff, next_retry_delay
+from jobline.core.retry import MAX_BACKOFF_SECONDS, Backoff, next_retry_delay
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,11 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.ses.models import ses_backends
 from moto.sns.models import sns_backends
 
-import jobline.waitlist.jobs
+import jobline.domains.waitlist.jobs
 from jobline.api import app as api_app
 from jobline.api import waitlist as waitlist_api
-from jobline.handlers import get_job_type, job_type, unregister
-from jobline.worker import Worker
+from jobline.core.registry import get_job_type, job_type, unregister
+from jobline.engine.worker import Worker
 from jobline_dev.support import FakeClock, make_runtime, make_visible, receive, sqs_event
 from tests.api.helpers import Client, make_token, use_test_secret
 
@@ -35,7 +35,7 @@ WAITLIST_JOB_TYPES = [
         ("waitlist-cleanup", "nightly-cleanup"),
     )
 ]
-assert jobline.waitlist.jobs.WAITLIST_QUEUES
+assert jobline.domains.waitlist.jobs.WAITLIST_QUEUES
 
 
 @pytest.fixture(autouse=True)

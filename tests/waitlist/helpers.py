@@ -7,9 +7,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from jobline.waitlist import slots
-from jobline.waitlist.models import Entry, Hold, HoldStatus, Notification
-from jobline.waitlist.schemas import EntryCreate, SlotCreate
+from jobline.domains.waitlist import slots
+from jobline.domains.waitlist.schemas import EntryCreate, SlotCreate
+from jobline.domains.waitlist.tables import Entry, Hold, HoldStatus, Notification
 
 
 def new_slot(

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from jobline.errors import EnqueueFailed
-from jobline.states import JobState
-from jobline.waitlist import cascade
-from jobline.waitlist.models import EntryStatus, Hold, HoldStatus, Slot, SlotStatus
+from jobline.core.errors import EnqueueFailed
+from jobline.core.states import JobState
+from jobline.domains.waitlist import cascade
+from jobline.domains.waitlist.tables import EntryStatus, Hold, HoldStatus, Slot, SlotStatus
 from jobline_dev.support import receive
 from tests.waitlist.conftest import run_queue
 from tests.waitlist.helpers import entry_status, holds_of, new_entry, new_slot

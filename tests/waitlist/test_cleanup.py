@@ -6,8 +6,8 @@ import datetime as dt
 
 import sqlalchemy as sa
 
-from jobline.waitlist import records
-from jobline.waitlist.models import AuditLog, Channel, Notification, NotificationKind, NotificationStatus
+from jobline.domains.waitlist import records
+from jobline.domains.waitlist.tables import AuditLog, Channel, Notification, NotificationKind, NotificationStatus
 from jobline_dev.support import FakeClock
 from tests.api.helpers import make_token
 from tests.waitlist.conftest import run_queue

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from jobline.states import JobState
-from jobline.waitlist import cascade, notify, offers, records
-from jobline.waitlist.models import HoldStatus, Notification, NotificationStatus
-from jobline.worker import Worker
+from jobline.core.states import JobState
+from jobline.domains.waitlist import cascade, notify, offers, records
+from jobline.domains.waitlist.tables import HoldStatus, Notification, NotificationStatus
+from jobline.engine.worker import Worker
 from jobline_dev.support import make_visible, receive, sqs_event
 from tests.api.helpers import make_token
 from tests.waitlist.conftest import SENDER, mail_to, run_all, run_queue, sent_mail, sent_sms, token_in

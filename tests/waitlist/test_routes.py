@@ -9,7 +9,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from jobline.waitlist.models import Hold
+from jobline.domains.waitlist.tables import Hold
 from tests.api.helpers import make_token
 from tests.waitlist.conftest import mail_to, run_all, token_in
 

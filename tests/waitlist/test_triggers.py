@@ -7,10 +7,10 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from jobline.enqueue import enqueue
-from jobline.states import JobState
-from jobline.waitlist import cascade, records
-from jobline.waitlist.models import HoldStatus, Notification, NotificationStatus, Slot, SlotStatus
+from jobline.core.states import JobState
+from jobline.domains.waitlist import cascade, records
+from jobline.domains.waitlist.tables import HoldStatus, Notification, NotificationStatus, Slot, SlotStatus
+from jobline.engine.enqueue import enqueue
 from jobline_dev.support import receive
 from tests.api.helpers import make_token
 from tests.waitlist.conftest import mail_to, run_all, run_queue

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jobline.waitlist import cascade, records
+from jobline.domains.waitlist import cascade, records
 from tests.waitlist.conftest import mail_to, run_all, token_in
 
 BASE = "/api/v1/waitlist"

@@ -29,9 +29,9 @@ def seed(tenant_id: str = DEMO_TENANT) -> DemoData:
     """Create the demo room category for `tenant_id`, or find it when an earlier run made it."""
     import sqlalchemy as sa
 
-    from jobline.rooms import service
-    from jobline.rooms.models import RoomCategory
-    from jobline.rooms.schemas import RoomCategoryCreate
+    from jobline.domains.rooms import service
+    from jobline.domains.rooms.schemas import RoomCategoryCreate
+    from jobline.domains.rooms.tables import RoomCategory
     from jobline.runtime import get_runtime
 
     runtime = get_runtime()

@@ -84,7 +84,7 @@ class LocalFunction:
 
     def invoke(self, event: Any) -> Any:
         """Run the handler on `event` in the calling thread; its log lines carry the function's id."""
-        from jobline.observability import logger
+        from jobline.telemetry.observability import logger
 
         context = LambdaContext(
             function_name=self.name,

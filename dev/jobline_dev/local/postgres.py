@@ -9,7 +9,7 @@ import tempfile
 import warnings
 from typing import Any
 
-from jobline.migrate import upgrade
+from jobline.postgres.migrate import upgrade
 from jobline_dev.local.console import LOGGER
 
 log = logging.getLogger(LOGGER)

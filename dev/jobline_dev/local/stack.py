@@ -314,7 +314,7 @@ def _paused_queues() -> set[str]:
 
 def _registry_queue(sqs_suffix: str) -> str:
     """The registry queue an SQS queue serves: itself, or the queue whose priority lane it is."""
-    from jobline.queues import QUEUES
+    from jobline.core.queues import QUEUES
 
     for queue in QUEUES.values():
         if sqs_suffix in queue.consumed_suffixes:

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Any, cast
 import boto3
 from botocore.config import Config
 
-from jobline.clock import utcnow
+from jobline.aws.consumers import ConsumerSwitch, EventSourceMappingSwitch, StoreFlagOnly
+from jobline.aws.payloads import PayloadStore
+from jobline.aws.sqs import QueueTransport
 from jobline.config import Settings, StoreKind, get_settings
-from jobline.consumers import ConsumerSwitch, EventSourceMappingSwitch, StoreFlagOnly
-from jobline.payloads import PayloadStore
-from jobline.store.base import JobStore
-from jobline.transport import QueueTransport
+from jobline.core.clock import utcnow
+from jobline.store.ports import JobStore
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -53,7 +53,7 @@ class Runtime:
         # Imported here: a function whose jobs never touch Postgres does not pay for SQLAlchemy at start.
         from sqlalchemy.orm import sessionmaker
 
-        from jobline.db import make_engine
+        from jobline.postgres.orm import make_engine
 
         return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
 
@@ -76,7 +76,7 @@ def build_store(settings: Settings) -> JobStore:
     if settings.jobline_store is StoreKind.REDIS:
         import redis
 
-        from jobline.store.redis_store import RedisJobStore
+        from jobline.store.redis import RedisJobStore
 
         client = redis.Redis.from_url(settings.jobline_redis_url, socket_timeout=5, health_check_interval=30)
         return RedisJobStore(client, prefix=settings.jobline_redis_prefix)

@@ -12,11 +12,11 @@ from typing import Annotated
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.models import (
+from jobline.api.queues import known_queue, stats_views
+from jobline.api.schemas import (
     CleanRequest,
     DrainRequest,
     JobIdPath,
@@ -27,10 +27,10 @@ from jobline.api.models import (
     QueueStatsView,
     Removed,
 )
-from jobline.api.queues import known_queue, stats_views
-from jobline.queues import QUEUES
-from jobline.states import JobState
-from jobline.store.base import MAX_PAGE
+from jobline.core.queues import QUEUES
+from jobline.core.states import JobState
+from jobline.engine import operations
+from jobline.store.ports import MAX_PAGE
 
 router = APIGatewayHttpRouter()
 TAGS = ["admin"]

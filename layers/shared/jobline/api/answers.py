@@ -6,10 +6,10 @@ from http import HTTPStatus
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
-from jobline import enqueue
 from jobline.api.envelope import responses
-from jobline.api.models import JobCreated, JobCreatedAnswer
-from jobline.states import JobState
+from jobline.api.schemas import JobCreated, JobCreatedAnswer
+from jobline.core.states import JobState
+from jobline.engine import enqueue
 
 ENQUEUE_RESPONSES = responses(
     HTTPStatus.FORBIDDEN,  # an admin-only task started without the admin role

@@ -31,8 +31,8 @@ from jobline.api import (
     waitlist_jobs,
 )
 from jobline.api.resolver import JoblineResolver
-from jobline.observability import logger, tracer
 from jobline.runtime import Runtime
+from jobline.telemetry.observability import logger, tracer
 
 API_PREFIX = "/api/v1"
 # The bee-queue and waitlist systems (seeds 001 and 003) served their job routes under /api/jobs:

@@ -17,14 +17,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field, RootModel, ValidationError, ValidatorFunctionWrapHandler, WrapValidator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import ApiModel, JobCreated, JobIdPath, JobView
-from jobline.bulk import service
-from jobline.bulk.kinds import get_kind
-from jobline.bulk.schemas import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, BulkKindName, UploadFormat
-from jobline.enqueue import Enqueued, JobOptions
+from jobline.api.schemas import ApiModel, JobCreated, JobIdPath, JobView
+from jobline.domains.bulk import service
+from jobline.domains.bulk.kinds import get_kind
+from jobline.domains.bulk.schemas import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, BulkKindName, UploadFormat
+from jobline.engine import operations
+from jobline.engine.enqueue import Enqueued, JobOptions
 
 router = APIGatewayHttpRouter()
 TAGS = ["bulk-upload"]

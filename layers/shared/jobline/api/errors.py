@@ -16,10 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobline import errors
 from jobline.api.envelope import ErrorItem, fail
 from jobline.auth import AuthenticationError, MissingToken, PermissionDenied
-from jobline.observability import logger
+from jobline.core import errors
+from jobline.telemetry.observability import logger
 
 
 class PayloadTooLarge(Exception):

@@ -9,12 +9,12 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from jobline import auth, enqueue, inline, operations
+from jobline import auth
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import responses
 from jobline.api.errors import ForeignSubAccount
-from jobline.api.models import (
+from jobline.api.schemas import (
     JobCreatedAnswer,
     JobIdPath,
     JobRequest,
@@ -25,12 +25,13 @@ from jobline.api.models import (
     RanInRequestView,
 )
 from jobline.api.tasks import TASK_QUEUE, check_task_role
-from jobline.enqueue import JobOptions
-from jobline.errors import UnknownQueue
-from jobline.exports import objects
-from jobline.observability import logger
-from jobline.queues import get_queue
+from jobline.core.errors import UnknownQueue
+from jobline.core.queues import get_queue
+from jobline.domains.exports import objects
+from jobline.engine import enqueue, inline, operations
+from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
+from jobline.telemetry.observability import logger
 
 router = APIGatewayHttpRouter()
 

@@ -12,16 +12,17 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
-from jobline import auth, operations
+from jobline import auth
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
 from jobline.api.jobs import add_from_request
-from jobline.api.models import JobCreatedAnswer, QueueNamePath, QueueStatsView, RanInRequest
-from jobline.enqueue import JobOptions
-from jobline.errors import InvalidPayload, UnknownJobType
-from jobline.queues import QUEUES, get_queue
+from jobline.api.schemas import JobCreatedAnswer, QueueNamePath, QueueStatsView, RanInRequest
+from jobline.core.errors import InvalidPayload, UnknownJobType
+from jobline.core.queues import QUEUES, get_queue
+from jobline.engine import operations
+from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
 
 router = APIGatewayHttpRouter()

@@ -27,7 +27,7 @@ from pydantic import TypeAdapter, ValidationError
 from jobline import auth
 from jobline.api.deps import PRINCIPAL_KEY
 from jobline.api.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from jobline.observability import logger
+from jobline.telemetry.observability import logger
 
 # API Gateway takes up to 10 MB; a job payload is meant to fit an SQS message.
 MAX_BODY_BYTES = 256 * 1024

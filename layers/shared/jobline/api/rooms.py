@@ -15,14 +15,13 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field
 
-from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import ApiModel, JobIdPath, JobView, QueueStatsView
-from jobline.errors import InvalidPayload
-from jobline.rooms import service
-from jobline.rooms.generation import QUEUE
-from jobline.rooms.schemas import (
+from jobline.api.schemas import ApiModel, JobIdPath, JobView, QueueStatsView
+from jobline.core.errors import InvalidPayload
+from jobline.domains.rooms import service
+from jobline.domains.rooms.generation import QUEUE
+from jobline.domains.rooms.schemas import (
     CategoryId,
     DayBound,
     RoomCategoryCreate,
@@ -31,6 +30,7 @@ from jobline.rooms.schemas import (
     js_iso,
     start_of,
 )
+from jobline.engine import operations
 
 router = APIGatewayHttpRouter()
 

@@ -11,16 +11,16 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import AfterValidator, AliasChoices, Field, field_validator
 
-from jobline import recurring
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
-from jobline.api.models import UUID_PATTERN, ApiModel, QueuePath
 from jobline.api.queues import known_queue, public_queue
-from jobline.clock import shown_in_utc
-from jobline.enqueue import JobOptions
-from jobline.errors import InvalidPayload
-from jobline.handlers import get_job_type
-from jobline.schedules import MAX_EVERY_MS, MIN_EVERY_MS, Schedule, every_seconds_of, valid_cron, valid_timezone
+from jobline.api.schemas import UUID_PATTERN, ApiModel, QueuePath
+from jobline.core.clock import shown_in_utc
+from jobline.core.errors import InvalidPayload
+from jobline.core.registry import get_job_type
+from jobline.core.repeat import MAX_EVERY_MS, MIN_EVERY_MS, Schedule, every_seconds_of, valid_cron, valid_timezone
+from jobline.engine import recurring
+from jobline.engine.enqueue import JobOptions
 
 router = APIGatewayHttpRouter()
 TAGS = ["admin", "recurring"]

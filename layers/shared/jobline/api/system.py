@@ -11,14 +11,14 @@ from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 import jobline
-from jobline import operations
 from jobline.api import deps
 from jobline.api.envelope import Envelope, responses
-from jobline.api.models import Health
-from jobline.metrics import QueueMetrics, read_metrics
-from jobline.observability import logger
-from jobline.operations import QueueStats
-from jobline.queues import QUEUES
+from jobline.api.schemas import Health
+from jobline.core.queues import QUEUES
+from jobline.engine import operations
+from jobline.engine.operations import QueueStats
+from jobline.telemetry.metrics import QueueMetrics, read_metrics
+from jobline.telemetry.observability import logger
 
 router = APIGatewayHttpRouter()
 

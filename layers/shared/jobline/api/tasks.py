@@ -20,17 +20,18 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from jobline import auth, enqueue
+from jobline import auth
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.errors import ForeignSubAccount, InvalidRequest
-from jobline.api.models import JobCreatedAnswer
-from jobline.enqueue import JobOptions
-from jobline.errors import InvalidPayload
+from jobline.api.schemas import JobCreatedAnswer
+from jobline.core.errors import InvalidPayload
+from jobline.domains.tasks import jobs as task_jobs
+from jobline.domains.tasks import services as task_services
+from jobline.domains.tasks.registry import SERVICE_METHODS
+from jobline.engine import enqueue
+from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
-from jobline.tasks import jobs as task_jobs
-from jobline.tasks import services as task_services
-from jobline.tasks.registry import SERVICE_METHODS
 
 router = APIGatewayHttpRouter()
 

@@ -17,15 +17,15 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import Field
 
-import jobline.waitlist.jobs  # noqa: F401 - registers the job types these routes enqueue
+import jobline.domains.waitlist.jobs  # noqa: F401 - registers the job types these routes enqueue
 from jobline.api import deps
 from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.models import ApiModel
+from jobline.api.schemas import ApiModel
+from jobline.domains.waitlist import offers, slots
+from jobline.domains.waitlist.schemas import EntryCreate, OfferAnswer, SlotCreate
+from jobline.domains.waitlist.tables import Channel, EntryStatus, HoldStatus, SlotStatus
 from jobline.runtime import Runtime
-from jobline.waitlist import offers, slots
-from jobline.waitlist.models import Channel, EntryStatus, HoldStatus, SlotStatus
-from jobline.waitlist.schemas import EntryCreate, OfferAnswer, SlotCreate
 
 router = APIGatewayHttpRouter()
 TAGS = ["waitlist"]

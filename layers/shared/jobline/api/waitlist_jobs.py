@@ -16,12 +16,12 @@ from aws_lambda_powertools.event_handler.openapi.params import Body
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from jobline import enqueue, operations
 from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.models import (
+from jobline.api.queues import known_queue, stats_views
+from jobline.api.schemas import (
     JobCreatedAnswer,
     JobIdPath,
     JobView,
@@ -30,12 +30,17 @@ from jobline.api.models import (
     QueueStatsView,
     Removed,
 )
-from jobline.api.queues import known_queue, stats_views
 from jobline.auth import Principal
-from jobline.enqueue import JobOptions
+from jobline.domains.waitlist import triggers
+from jobline.domains.waitlist.schemas import (
+    CascadePayload,
+    CleanupPayload,
+    ReleaseExpiredPayload,
+    RetryNotificationsPayload,
+)
+from jobline.engine import enqueue, operations
+from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
-from jobline.waitlist import triggers
-from jobline.waitlist.schemas import CascadePayload, CleanupPayload, ReleaseExpiredPayload, RetryNotificationsPayload
 
 router = APIGatewayHttpRouter()
 TAGS = ["waitlist"]

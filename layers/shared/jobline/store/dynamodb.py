@@ -23,12 +23,12 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
-from jobline.clock import as_utc
-from jobline.errors import JobExists, ScheduleConflict, StaleJob
-from jobline.jobs import Job
-from jobline.schedules import Schedule
-from jobline.states import JobState
-from jobline.store.base import (
+from jobline.core.clock import as_utc
+from jobline.core.errors import JobExists, ScheduleConflict, StaleJob
+from jobline.core.job import Job
+from jobline.core.repeat import Schedule
+from jobline.core.states import JobState
+from jobline.store.ports import (
     MAX_PAGE,
     JobStore,
     Pauses,

@@ -7,11 +7,11 @@ import threading
 from collections import defaultdict
 from collections.abc import Sequence
 
-from jobline.errors import JobExists, ScheduleConflict, StaleJob
-from jobline.jobs import Job
-from jobline.schedules import Schedule
-from jobline.states import JobState
-from jobline.store.base import MAX_PAGE, JobStore, Pauses, empty_counts, newest_first, window_bounds
+from jobline.core.errors import JobExists, ScheduleConflict, StaleJob
+from jobline.core.job import Job
+from jobline.core.repeat import Schedule
+from jobline.core.states import JobState
+from jobline.store.ports import MAX_PAGE, JobStore, Pauses, empty_counts, newest_first, window_bounds
 
 
 class MemoryJobStore(JobStore):

@@ -1,0 +1,70 @@
+"""The notification job types: `send-email` and `booking-confirmation` on queue `email`,
+`send-sms` on queue `sms`.
+
+Importing this module registers them. The notifier runs them; the API and the task
+worker import it too, since enqueue validates a payload against its job type.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from jobline.core.context import JobContext
+from jobline.core.registry import JobFunction, job_type
+from jobline.domains.notifications import booking, channels, delivery, templates
+from jobline.domains.notifications.booking import BookingConfirmationJob
+from jobline.domains.notifications.schemas import EmailJob, SmsJob
+
+EMAIL_QUEUE = "email"
+SEND_EMAIL = "send-email"
+BOOKING_CONFIRMATION = "booking-confirmation"
+SMS_QUEUE = "sms"
+SEND_SMS = "send-sms"
+
+
+def _send_to_each(ctx: JobContext, recipients: list[str], content: templates.RenderedEmail) -> dict[str, Any]:
+    def send(recipient: str) -> str:
+        return channels.send_email(
+            ctx.runtime, to=recipient, subject=content.subject, text=content.text, html=content.html
+        )
+
+    return delivery.deliver(ctx, channel="email", recipients=recipients, send=send)
+
+
+@job_type(EMAIL_QUEUE, SEND_EMAIL, payload=EmailJob)
+def send_email(payload: EmailJob, ctx: JobContext) -> dict[str, Any]:
+    """Send one e-mail to each recipient from the configured sender; the result reports each recipient."""
+    return _send_to_each(ctx, payload.recipients, payload.content())
+
+
+@job_type(EMAIL_QUEUE, BOOKING_CONFIRMATION, payload=BookingConfirmationJob)
+def send_booking_confirmation(payload: BookingConfirmationJob, ctx: JobContext) -> dict[str, Any]:
+    """E-mail the user the confirmation of their booking; the result is the delivery report and the booking."""
+    report = _send_to_each(ctx, [payload.user.email], booking.render(payload.booking, payload.user))
+    return {**report, "bookingId": payload.booking.reference}
+
+
+@job_type(SMS_QUEUE, SEND_SMS, payload=SmsJob)
+def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
+    """Send the text message to each phone number; the result reports each recipient."""
+
+    def send(recipient: str) -> str:
+        return channels.send_sms(ctx.runtime, phone=recipient, text=payload.message)
+
+    return delivery.deliver(ctx, channel="sms", recipients=payload.recipients, send=send)
+
+
+# (queue, name, payload model, function) of every job type this module registers.
+JOB_TYPES: tuple[tuple[str, str, type[BaseModel], JobFunction], ...] = (
+    (EMAIL_QUEUE, SEND_EMAIL, EmailJob, send_email),
+    (EMAIL_QUEUE, BOOKING_CONFIRMATION, BookingConfirmationJob, send_booking_confirmation),
+    (SMS_QUEUE, SEND_SMS, SmsJob, send_sms),
+)
+
+
+def register() -> None:
+    """Register the job types again (idempotent), for a registry that was reset after import."""
+    for queue, name, model, func in JOB_TYPES:
+        job_type(queue, name, payload=model)(func)

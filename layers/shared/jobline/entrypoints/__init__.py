@@ -1,0 +1,1 @@
+"""Lambda entry points shared by the functions: the SQS worker handler and the cleanup schedules."""

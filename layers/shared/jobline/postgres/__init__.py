@@ -1,0 +1,1 @@
+"""Postgres: the SQLAlchemy declarative base and engine (pg8000), Alembic migrations."""
