@@ -45,7 +45,7 @@ def test_duration_histogram_is_kept_per_job_type(memory_api, memory_runtime, ope
     """Seed 002's queue_job_duration_seconds{queue="export",job_type="bookings-csv"}: one histogram
     per job type of a queue, from the counters written with each job's outcome."""
     from jobline.core.states import JobState
-    from jobline.telemetry.metrics import write_finished
+    from jobline.engine.outcomes import record_finished
     from tests.api.helpers import add_job
 
     start = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
@@ -58,7 +58,7 @@ def test_duration_histogram_is_kept_per_job_type(memory_api, memory_runtime, ope
                 "finished_at": start + dt.timedelta(seconds=seconds),
             }
         )
-        write_finished(memory_runtime, done, job)
+        record_finished(memory_runtime, done, job)
     sample = read_metrics(memory_runtime, Q)
     by_type = {h.job_type: h for h in sample.durations}
     assert set(by_type) == {"test-echo", "test-unrecoverable"}
@@ -80,7 +80,7 @@ def test_duration_histogram_is_kept_per_job_type(memory_api, memory_runtime, ope
 
 def test_duration_is_the_final_attempts_run_time(memory_runtime) -> None:
     from jobline.core.states import JobState
-    from jobline.telemetry.metrics import write_finished
+    from jobline.engine.outcomes import record_finished
     from tests.api.helpers import add_job
 
     job = add_job(memory_runtime, queue=Q, name="test-echo", data={"value": "v"})
@@ -88,7 +88,7 @@ def test_duration_is_the_final_attempts_run_time(memory_runtime) -> None:
     done = job.model_copy(
         update={"state": JobState.COMPLETED, "started_at": start, "finished_at": start + dt.timedelta(seconds=3)}
     )
-    write_finished(memory_runtime, done, job)
+    record_finished(memory_runtime, done, job)
     sample = read_metrics(memory_runtime, Q)
     assert sample.duration_sum == 3.0
     assert dict(sample.buckets)[2.5] == 0 and dict(sample.buckets)[5.0] == 1

@@ -44,7 +44,7 @@ from jobline.core.registry import get_job_type
 from jobline.core.retry import next_retry_delay
 from jobline.core.states import JobState
 from jobline.core.timeouts import run_with_timeout
-from jobline.engine import lifecycle
+from jobline.engine import lifecycle, outcomes
 from jobline.runtime import Runtime
 from jobline.store.ports import Pauses, Replacement
 from jobline.telemetry import metrics
@@ -382,7 +382,7 @@ class Worker:
             stacktrace=None,
         )
         try:
-            stored = metrics.write_finished(self.runtime, done, job)
+            stored = outcomes.record_finished(self.runtime, done, job)
         except StaleJob:
             logger.warning("job changed before it could be recorded completed")
             return Outcome.SKIPPED
@@ -422,7 +422,7 @@ class Worker:
             JobState.FAILED, error=error, stacktrace=stack, finished_at=self.runtime.clock(), lease_until=None
         )
         try:
-            stored = metrics.write_finished(self.runtime, failed, job)
+            stored = outcomes.record_finished(self.runtime, failed, job)
         except StaleJob:
             return Outcome.SKIPPED
         logger.error("job failed", extra={"error": error, "attempt": stored.attempts})

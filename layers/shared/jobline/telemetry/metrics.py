@@ -63,18 +63,6 @@ def increments(job: Job) -> dict[str, float]:
     return increments
 
 
-def write_finished(runtime: Runtime, finished: Job, previous: Job) -> Job:
-    """Record a job that just finished (completed or failed) over the stored `previous`, and count it
-    with its last attempt's length, in one store write: neither outlives the other."""
-    return runtime.store.replace_counted(
-        finished,
-        expected_version=previous.version,
-        previous=previous,
-        counter=counter_name(finished.queue),
-        increments=increments(finished),
-    )
-
-
 @dataclasses.dataclass(frozen=True)
 class DurationHistogram:
     """One job type's final-attempt durations (cumulative buckets, as Prometheus has them)."""

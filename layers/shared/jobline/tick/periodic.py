@@ -13,10 +13,9 @@ from jobline.core.errors import EnqueueFailed, StaleJob
 from jobline.core.job import JobMessage
 from jobline.core.queues import QUEUES
 from jobline.core.states import JobState
-from jobline.engine import lifecycle, recurring
+from jobline.engine import lifecycle, outcomes, recurring
 from jobline.engine.operations import apply_retention, dispatch
 from jobline.runtime import Runtime
-from jobline.telemetry import metrics
 from jobline.telemetry.observability import logger
 
 _RELEASE_PAGE = 500
@@ -102,7 +101,7 @@ def _reconcile_one(runtime: Runtime, queue: str, raw: dict[str, Any], report: Ti
     error = "the message reached the dead-letter queue: its worker crashed or timed out"
     failed = job.moved_to(JobState.FAILED, error=error, finished_at=runtime.clock(), lease_until=None)
     try:
-        stored = metrics.write_finished(runtime, failed, job)
+        stored = outcomes.record_finished(runtime, failed, job)
     except StaleJob:
         return False
     report.dead_letters_recorded += 1
