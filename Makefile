@@ -61,8 +61,9 @@ lint: $(VENV_STAMP)
 validate: $(SAM_STAMP)
 	$(SAM) validate --lint
 
-build: $(SAM_STAMP)
+build: $(SAM_STAMP) $(VENV_STAMP)
 	$(SAM) build
+	$(VENV)/bin/python -m jobline_dev.built_layer .aws-sam/build/SharedLayer
 
 # Every benchmark, each figure beside its baseline, into bench/RESULTS.md. Sizes by BENCH_SCALE:
 # `make bench BENCH_SCALE=quick` takes a few minutes, full (the default) longer; both need Postgres and Redis.
