@@ -1,11 +1,30 @@
 """The API's resolver: Powertools' HTTP API resolver with a gate in front of validation.
 
-Powertools runs request validation before any middleware, so a middleware could only
-check the token after the body was parsed. The gate runs first instead:
-
     event ─▶ route match ─▶ gate: body size (413), bearer token (401), JSON only (415),
                                   body types checked strictly (422)
           ─▶ Powertools validation (422) ─▶ route ─▶ exception handlers (errors.py)
+
+The gate must come before validation: a caller without a token learns nothing of a route's
+schema from a 422, an oversized or multipart body is never parsed, and a JSON media type
+written in capitals must be normalised before Powertools picks its parser by it. None of
+Powertools' public hooks (3.37, pinned) runs there, so the gate overrides the private
+`_call_route`, the one method every matched and unmatched route passes through:
+
+- `app.use(middlewares=[...])` and route `middlewares=`: `Route._build_middleware_stack`
+  puts `OpenAPIRequestValidationMiddleware` first, before router and route middlewares.
+- `Depends()` (as `deps.CallerDep`): solved by `_registered_api_adapter`, the stack's last
+  frame, after validation.
+- `@app.exception_handler(RequestValidationError)`: called only once validation has failed;
+  a valid request without a token would pass, and the body was already parsed.
+- `enable_validation=False` with the validation middlewares added after the gate by
+  `app.use`: the resolver's flag also writes the 422 answers into the OpenAPI document, and
+  turning it off route by route leaves any route that forgets validating before the gate.
+- overriding the public `resolve()`: runs before the route is matched, and the gate needs
+  the matched `Route` (is it public, what body model does it take).
+
+tests/api/test_resolver_hook.py fails when an upgrade changes the hook's signature, stops
+routing unmatched requests through it, or starts running middlewares before validation
+(when the gate could move to `app.use`).
 """
 
 from __future__ import annotations
@@ -149,7 +168,8 @@ class JoblineResolver(APIGatewayHttpResolver):
 
     def _call_route(self, route: Route, route_arguments: dict[str, str]) -> ResponseBuilder:
         # Overrides a private hook of Powertools 3.37 (pinned): the one place that runs for
-        # every matched and unmatched route before the middleware stack.
+        # every matched and unmatched route before validation (the module docstring says why
+        # no public hook does; tests/api/test_resolver_hook.py guards the signature).
         try:
             self._admit(route)
         except Exception as exc:
