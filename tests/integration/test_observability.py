@@ -21,7 +21,7 @@ from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
 from jobline.telemetry import metrics
 from jobline.telemetry.observability import TRACE_HEADER_ENV, logger, trace_root
-from jobline.tick import periodic
+from jobline.tick import delayed
 from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
 
@@ -172,7 +172,7 @@ def test_a_delayed_job_released_later_keeps_its_trace(runtime, monkeypatch) -> N
     # The tick that releases it runs in another invocation, with a trace of its own.
     monkeypatch.setenv(TRACE_HEADER_ENV, "Root=1-00000000-ffffffffffffffffffffffff;Sampled=1")
     clock.advance(3601)
-    periodic.release_due_delayed(runtime, Q)
+    delayed.release_due_delayed(runtime, Q)
     (message,) = receive(runtime, Q)
     assert message["Attributes"]["AWSTraceHeader"] == TRACE_HEADER
     assert runtime.store.get(job.id).trace_id == TRACE_HEADER

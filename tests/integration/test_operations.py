@@ -14,7 +14,7 @@ from jobline.core.states import JobState
 from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
-from jobline.tick import periodic
+from jobline.tick import delayed, periodic
 from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
 
@@ -294,10 +294,10 @@ def test_tick_release_whose_send_fails_keeps_the_job_for_the_next_tick(runtime) 
     clock.advance(3_600)
     sends = runtime.transport.send
     runtime.transport.send = lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("SQS unreachable"))
-    assert periodic.release_due_delayed(runtime, Q) == 0
+    assert delayed.release_due_delayed(runtime, Q) == 0
     kept = runtime.store.get(job.id)
     assert (kept.state, kept.message_sent) == (JobState.DELAYED, False)
     runtime.transport.send = sends
-    assert periodic.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
+    assert delayed.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
     run_all(runtime)
     assert runtime.store.get(job.id).state is JobState.COMPLETED

@@ -14,6 +14,7 @@ from jobline.core.states import JobState
 from jobline.engine import recurring
 from jobline.engine.enqueue import JobOptions
 from jobline.tick import periodic
+from jobline.tick.recurring import enqueue_due_runs
 from jobline_dev.support import FakeClock
 from tests import jobtypes
 
@@ -68,7 +69,7 @@ def test_overlapping_ticks_enqueue_each_run_exactly_once(clocked) -> None:
     def tick() -> None:
         try:
             barrier.wait()
-            recurring.enqueue_due_runs(clocked)
+            enqueue_due_runs(clocked)
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -96,7 +97,7 @@ def test_tick_that_died_after_enqueue_is_finished_by_the_next_without_a_second_j
         tenant_id="t1",
         options=JobOptions(jobId=recurring.run_key(schedule, run_at), runAt=run_at),
     )
-    assert recurring.enqueue_due_runs(clocked) == 1
+    assert enqueue_due_runs(clocked) == 1
     assert len(jobs_of(clocked)) == 1
     assert clocked.store.get_schedule(schedule.id).runs == 1
 
@@ -110,7 +111,7 @@ def test_every_n_seconds_schedule_runs_on_interval_multiples(memory_runtime) -> 
     times = []
     for _ in range(3):
         clock.now = memory_runtime.store.get_schedule(schedule.id).next_run_at
-        recurring.enqueue_due_runs(memory_runtime)
+        enqueue_due_runs(memory_runtime)
         times.append(memory_runtime.store.get_schedule(schedule.id).last_run_at.strftime("%H:%M"))
     assert times == ["12:05", "12:10", "12:15"]
 
@@ -120,7 +121,7 @@ def test_limit_ends_the_schedule_after_its_runs(memory_runtime) -> None:
     schedule = daily(memory_runtime, limit=2)
     for _ in range(3):
         clock.now = memory_runtime.store.get_schedule(schedule.id).next_run_at or clock.now
-        recurring.enqueue_due_runs(memory_runtime)
+        enqueue_due_runs(memory_runtime)
     ended = memory_runtime.store.get_schedule(schedule.id)
     assert (ended.runs, ended.next_run_at) == (2, None)
     assert memory_runtime.store.counts(Q)[JobState.WAITING] == 2
@@ -130,7 +131,7 @@ def test_missed_ticks_run_once_for_the_latest_missed_time(memory_runtime) -> Non
     memory_runtime.clock = clock = FakeClock(T0)
     schedule = daily(memory_runtime)
     clock.advance(5 * 24 * 3600)  # five midnights passed without a tick
-    assert recurring.enqueue_due_runs(memory_runtime) == 1
+    assert enqueue_due_runs(memory_runtime) == 1
     moved = memory_runtime.store.get_schedule(schedule.id)
     assert moved.last_run_at == dt.datetime(2026, 4, 2, 22, 0, tzinfo=dt.UTC)
     assert moved.next_run_at > clock.now
@@ -213,7 +214,7 @@ def test_repeat_every_milliseconds_runs_on_interval_multiples(memory_runtime) ->
     assert added.schedule.every_seconds == 300
     for _ in range(3):
         clock.now = memory_runtime.store.get_schedule(added.schedule_id).next_run_at or clock.now
-        recurring.enqueue_due_runs(memory_runtime)
+        enqueue_due_runs(memory_runtime)
     ended = memory_runtime.store.get_schedule(added.schedule_id)
     assert (ended.runs, ended.next_run_at, ended.last_run_at.strftime("%H:%M")) == (2, None, "12:10")
     counts = memory_runtime.store.counts(Q)

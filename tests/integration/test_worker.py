@@ -14,7 +14,7 @@ from jobline.core.states import JobState
 from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Outcome, RedeliverLater, Worker
-from jobline.tick import periodic
+from jobline.tick import delayed, periodic
 from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests import jobtypes
 
@@ -272,12 +272,12 @@ def test_short_delay_uses_sqs_delay_and_long_delay_waits_for_tick(runtime) -> No
     sqs = runtime.transport._sqs
     attrs = sqs.get_queue_attributes(QueueUrl=runtime.transport.queue_url(Q), AttributeNames=["All"])["Attributes"]
     assert attrs["ApproximateNumberOfMessagesDelayed"] == "1"
-    assert periodic.release_due_delayed(runtime, Q) == 0
+    assert delayed.release_due_delayed(runtime, Q) == 0
     clock.advance(3600 - 30)
-    assert periodic.release_due_delayed(runtime, Q) == 1
+    assert delayed.release_due_delayed(runtime, Q) == 1
     released = runtime.store.get(long.id)
     assert released.state is JobState.WAITING and released.message_sent
-    assert periodic.release_due_delayed(runtime, Q) == 0  # exactly once
+    assert delayed.release_due_delayed(runtime, Q) == 0  # exactly once
 
 
 def test_worker_delayed_message_arriving_early_is_requeued_not_run(runtime) -> None:

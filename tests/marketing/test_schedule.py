@@ -10,6 +10,7 @@ import pytest
 from jobline.core.states import JobState
 from jobline.engine import recurring
 from jobline.runtime import Runtime
+from jobline.tick.recurring import enqueue_due_runs
 from jobline_dev.support import FakeClock
 from tests.bulk.helpers import run_job
 
@@ -29,7 +30,7 @@ def test_a_daily_schedule_runs_the_job_at_midnight_for_its_tenant(
     assert schedule.next_run_at == MIDNIGHT
 
     clock.advance(40)
-    assert recurring.enqueue_due_runs(rt) == 1
+    assert enqueue_due_runs(rt) == 1
     [job] = rt.store.list_jobs("scheduled", JobState.WAITING, tenant_id=tenant)
     ran = run_job(rt, "scheduled", job.id)
 

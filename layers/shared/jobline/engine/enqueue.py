@@ -1,8 +1,7 @@
-"""Enqueue: write the record, then send the wake-up call."""
+"""Enqueue: a new job made from a caller's add, written and sent by `dispatch.create`."""
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -12,13 +11,14 @@ from pydantic import AfterValidator, AnyHttpUrl, BaseModel, ConfigDict, Field, V
 
 from jobline.aws.sqs import MAX_DELAY_SECONDS
 from jobline.core.clock import as_utc, shown_in_utc
-from jobline.core.errors import EnqueueFailed, InvalidPayload, JobExists, StaleJob
-from jobline.core.job import Job, JobMessage, job_id_for_key, new_job_id
+from jobline.core.errors import InvalidPayload, JobExists
+from jobline.core.job import Job, job_id_for_key, new_job_id
 from jobline.core.queues import get_queue
 from jobline.core.registry import get_job_type
 from jobline.core.repeat import Repeat, Schedule, schedule_id_of_run
 from jobline.core.retry import BackoffOption
 from jobline.core.states import JobState
+from jobline.engine import dispatch
 from jobline.runtime import Runtime
 from jobline.telemetry.observability import current_trace_header
 
@@ -133,6 +133,7 @@ def enqueue(
 
     `message_delay` holds back the wake-up call of a job that is waiting now: a caller
     that runs the job inline (`inline.run_inline`) sends it as a safety net only.
+    When the queue refuses the message the job is not kept and EnqueueFailed is raised.
     """
     options = options or JobOptions()
     if options.repeat is not None:
@@ -178,17 +179,7 @@ def enqueue(
         job = job.model_copy(update={"data": {}, "data_ref": ref})
 
     try:
-        stored = runtime.store.create(job)
+        stored = dispatch.create(runtime, job, delay_seconds=delay if message_delay is None else message_delay)
     except JobExists as exists:
         return Enqueued(job=exists.existing, created=False)
-
-    if send_now:
-        message = JobMessage.for_job(stored)
-        try:
-            runtime.transport.send(message, delay_seconds=delay if message_delay is None else message_delay)
-        except Exception as exc:
-            # A record with no message would wait forever; take it back so the caller can retry.
-            with contextlib.suppress(StaleJob):
-                runtime.store.delete(stored.id, expected_version=stored.version)
-            raise EnqueueFailed(f"could not put job {stored.id} on queue {queue!r}: {exc}") from exc
     return Enqueued(job=stored, created=True)

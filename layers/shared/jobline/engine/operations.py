@@ -6,16 +6,16 @@ tenant, another tenant's job reads as not found, so ids do not leak.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import datetime as dt
 import functools
 from collections.abc import Callable
 
-from jobline.core.errors import EnqueueFailed, IllegalTransition, JobLocked, JobNotFound, StaleJob
-from jobline.core.job import Job, JobMessage
+from jobline.core.errors import IllegalTransition, JobLocked, JobNotFound, StaleJob
+from jobline.core.job import Job
 from jobline.core.queues import get_queue
 from jobline.core.states import JobState
+from jobline.engine import dispatch
 from jobline.runtime import Runtime
 
 # One sweep of clean/drain/retention removes at most this many jobs, so one call stays
@@ -87,24 +87,9 @@ def get_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_i
     return job
 
 
-def dispatch(runtime: Runtime, job: Job, changed: Job, *, delay_seconds: float = 0) -> Job:
-    """Write `changed` (a job put back on its queue) over the stored `job`, then send its message.
-
-    When the send fails the record is put back as it was and EnqueueFailed raised: a job that says
-    `waiting` with no message on its queue would wait forever (enqueue takes its record back alike).
-    """
-    stored = runtime.store.replace(changed, expected_version=job.version, previous=job)
-    try:
-        runtime.transport.send(JobMessage.for_job(stored), delay_seconds=delay_seconds)
-    except Exception as exc:
-        with contextlib.suppress(StaleJob):  # someone else moved it since: theirs is the record now
-            runtime.store.replace(job, expected_version=stored.version, previous=stored)
-        raise EnqueueFailed(f"could not put job {job.id} back on queue {job.queue!r}: {exc}") from exc
-    return stored
-
-
 def retry_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:
-    """Put a failed job back on its queue with its attempts renewed."""
+    """Put a failed job back on its queue with its attempts renewed; if its message cannot be sent,
+    it stays failed and EnqueueFailed is raised (`dispatch.move`)."""
     job = get_job(runtime, job_id, queue=queue, tenant_id=tenant_id)
     if job.state is not JobState.FAILED:
         raise IllegalTransition(job.id, job.state, JobState.WAITING)
@@ -122,17 +107,18 @@ def retry_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant
         dispatch=job.dispatch + 1,
         message_sent=True,
     ).with_log(f"retried at {now.isoformat()}")
-    return dispatch(runtime, job, renewed)
+    return dispatch.move(runtime, job, renewed)
 
 
 def promote_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:
-    """Run a delayed job now (BullMQ's promote)."""
+    """Run a delayed job now (BullMQ's promote); if its message cannot be sent, it stays delayed
+    and EnqueueFailed is raised (`dispatch.move`)."""
     job = get_job(runtime, job_id, queue=queue, tenant_id=tenant_id)
     if job.state is not JobState.DELAYED:
         raise IllegalTransition(job.id, job.state, JobState.WAITING)
     # A new dispatch number: the delayed message already in SQS, if any, becomes a no-op.
     promoted = job.moved_to(JobState.WAITING, run_at=runtime.clock(), dispatch=job.dispatch + 1, message_sent=True)
-    return dispatch(runtime, job, promoted)
+    return dispatch.move(runtime, job, promoted)
 
 
 def remove_job(runtime: Runtime, job_id: str, *, queue: str | None = None, tenant_id: str | None = None) -> Job:

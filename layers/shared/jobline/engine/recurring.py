@@ -1,9 +1,8 @@
-"""Recurring jobs: create, list and delete schedules; the tick turns due runs into jobs.
+"""Recurring jobs: create, list and delete schedules, BullMQ's repeat on add, and the job of
+one run; `tick.recurring` starts the runs that fall due.
 
-Exactly once per run, even when two ticks overlap: each run's job id is derived from
-the schedule and the run's time (an idempotency key), so a second enqueue of the same
-run returns the first job; the schedule then moves on by a conditional write, and the
-tick that loses that write leaves it to the winner.
+Each run's job id is derived from the schedule and the run's time (`run_key`, an idempotency
+key), so a second enqueue of the same run, by an add or an overlapping tick, returns the first job.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from jobline.core.clock import TICK_HORIZON, as_utc
+from jobline.core.clock import as_utc
 from jobline.core.errors import InvalidPayload, NotFound, ScheduleConflict
 from jobline.core.job import job_id_for_key
 from jobline.core.queues import get_queue
@@ -22,7 +21,6 @@ from jobline.core.registry import get_job_type
 from jobline.core.repeat import RUN_KEY_PREFIX, Schedule, every_seconds_of
 from jobline.engine.enqueue import MAX_DELAY, Enqueued, JobOptions, enqueue
 from jobline.runtime import Runtime
-from jobline.telemetry.observability import logger
 
 # Options a schedule may carry; the job id, delay and run time are the schedule's to set.
 SCHEDULE_OPTIONS = frozenset({"attempts", "retries", "backoff", "priority", "timeout", "callback_url"})
@@ -143,13 +141,13 @@ def add_repeating(
                 runtime.store.delete_schedule(schedule.id)  # a schedule that never runs is no schedule
                 raise InvalidPayload([_repeat_error("endDate", "comes before the first run")])
             if repeat.immediately:
-                return _run(runtime, schedule, runtime.clock())
+                return enqueue_run(runtime, schedule, runtime.clock())
     if schedule is None:
         raise ScheduleConflict(schedule_id)  # made and deleted while we looked: the caller may retry
     schedule = _renewed(runtime, schedule, data=data, options=template)
     if schedule.next_run_at is None:
         raise InvalidPayload([_repeat_error("limit", "is reached: this repeat has no run left")])
-    return _run(runtime, schedule, schedule.next_run_at)
+    return enqueue_run(runtime, schedule, schedule.next_run_at)
 
 
 def _repeat_error(field: str, message: str) -> dict[str, Any]:
@@ -170,8 +168,16 @@ def _renewed(runtime: Runtime, schedule: Schedule, *, data: dict[str, Any], opti
         return runtime.store.get_schedule(schedule.id) or schedule
 
 
-def _run(runtime: Runtime, schedule: Schedule, run_at: dt.datetime) -> Enqueued:
-    """Enqueue the schedule's run at `run_at` under its run key: the same run is always the same job."""
+def run_key(schedule: Schedule, run_at: dt.datetime) -> str:
+    """The idempotency key of one run: the same schedule and time always name the same job."""
+    return f"{RUN_KEY_PREFIX}{schedule.id}:{int(run_at.timestamp())}"
+
+
+def enqueue_run(runtime: Runtime, schedule: Schedule, run_at: dt.datetime) -> Enqueued:
+    """Enqueue the schedule's run at `run_at` under its run key: the same run is always the same job.
+
+    Both an add (its next run) and the tick (`tick.recurring`, the runs falling due) start runs here.
+    """
     now = runtime.clock()
     options = JobOptions.model_validate(
         {**schedule.options, "jobId": run_key(schedule, run_at), "runAt": run_at if run_at > now else None}
@@ -206,34 +212,3 @@ def delete_schedule(
     if schedule is None or (queue and schedule.queue != queue) or (tenant_id and schedule.tenant_id != tenant_id):
         raise ScheduleNotFound(schedule_id)
     runtime.store.delete_schedule(schedule_id)
-
-
-def run_key(schedule: Schedule, run_at: dt.datetime) -> str:
-    """The idempotency key of one run: the same schedule and time always name the same job."""
-    return f"{RUN_KEY_PREFIX}{schedule.id}:{int(run_at.timestamp())}"
-
-
-def enqueue_due_runs(runtime: Runtime) -> int:
-    """Enqueue every run due before the next tick; returns how many schedules moved on."""
-    now = runtime.clock()
-    advanced = 0
-    for schedule in runtime.store.list_schedules():
-        run_at = schedule.next_run_at
-        if run_at is None or run_at > now + TICK_HORIZON:
-            continue
-        if run_at < now - TICK_HORIZON:
-            # Ticks were missed: run once for the latest missed time, not for every one.
-            run_at = schedule.latest_at_or_before(now)
-        result = _run(runtime, schedule, run_at)
-        moved = schedule.model_copy(update={"runs": schedule.runs + 1, "last_run_at": run_at})
-        moved = moved.model_copy(update={"next_run_at": moved.next_after(run_at)})
-        try:
-            runtime.store.save_schedule(moved, expected_version=schedule.version)
-        except ScheduleConflict:
-            continue  # an overlapping tick moved it on; the job id made the run happen once
-        advanced += 1
-        logger.info(
-            "recurring run enqueued",
-            extra={"schedule_id": schedule.id, "job_id": result.job.id, "queue": schedule.queue, "new": result.created},
-        )
-    return advanced
