@@ -50,7 +50,7 @@ sam-venv: $(SAM_STAMP)
 # Two workers, one per core: every test makes its own tenant, prefix, queues or database.
 PYTEST_ARGS ?= -n 2
 
-test: $(VENV_STAMP) browser
+test: $(VENV_STAMP) $(SAM_STAMP) browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/
 
 lint: $(VENV_STAMP)
