@@ -27,7 +27,8 @@ from moto.sqs import models as moto_sqs
 
 from jobline.core.job import JobMessage
 from jobline.core.states import JobState
-from jobline.engine.worker import RedeliverLater, Worker
+from jobline.engine.outcomes import RedeliverLater
+from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
 from jobline.tick import periodic
 from jobline_dev.support import FakeClock, sqs_event

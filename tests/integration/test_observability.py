@@ -19,7 +19,7 @@ from jobline.core.retry import Backoff
 from jobline.core.states import JobState
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
-from jobline.telemetry import metrics
+from jobline.telemetry import emf
 from jobline.telemetry.observability import TRACE_HEADER_ENV, logger, trace_root
 from jobline.tick import delayed
 from jobline_dev.support import FakeClock, deliver, receive
@@ -202,7 +202,7 @@ def test_trace_root_reads_the_root_of_a_trace_header(header, root) -> None:
 
 def test_emf_splits_more_than_a_hundred_values_over_lines(capsys) -> None:
     start = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
-    recorder = metrics.EmfRecorder()
+    recorder = emf.EmfRecorder()
     for index in range(250):
         job = Job(
             id=f"job-{index}",
@@ -215,7 +215,7 @@ def test_emf_splits_more_than_a_hundred_values_over_lines(capsys) -> None:
             started_at=start + dt.timedelta(milliseconds=5),
             finished_at=start + dt.timedelta(milliseconds=5 + index),
         )
-        recorder.record(job, metrics.EmfStatus.COMPLETED, job.finished_at)
+        recorder.record(job, emf.EmfStatus.COMPLETED, job.finished_at)
     capsys.readouterr()
     recorder.flush()
     emitted = emf_lines(capsys.readouterr().out)

@@ -1,7 +1,7 @@
 """template.yaml's alarms and dashboard against the registry: every queue and function is watched.
 
 The alarms notify the SNS topic; the dashboard draws every SQS queue, DLQ and function and
-the EMF job metrics that `jobline.telemetry.metrics.EmfRecorder` publishes, by the dimensions it uses.
+the EMF job metrics that `jobline.telemetry.emf.EmfRecorder` publishes, by the dimensions it uses.
 """
 
 from __future__ import annotations

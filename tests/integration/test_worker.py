@@ -13,7 +13,8 @@ from jobline.core.retry import Backoff
 from jobline.core.states import JobState
 from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions, enqueue
-from jobline.engine.worker import Outcome, RedeliverLater, Worker
+from jobline.engine.outcomes import Outcome, RedeliverLater
+from jobline.engine.worker import Worker
 from jobline.tick import delayed, periodic
 from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests import jobtypes

@@ -12,9 +12,10 @@ import pytest
 from jobline.core.context import JobContext
 from jobline.core.registry import job_type
 from jobline.core.states import JobState
-from jobline.engine import worker
+from jobline.engine import batch
+from jobline.engine.attempt import LEASE_GRACE_SECONDS
 from jobline.engine.enqueue import enqueue
-from jobline.engine.worker import LEASE_GRACE_SECONDS, Worker
+from jobline.engine.worker import Worker
 from jobline_dev.support import FakeClock, receive, sqs_event
 from tests import jobtypes
 
@@ -34,7 +35,7 @@ def peek(payload: dict[str, Any], ctx: JobContext) -> None:
 @pytest.fixture
 def fast(monkeypatch) -> None:
     """Every job counts as fast (moto's DynamoDB alone takes tens of milliseconds a write)."""
-    monkeypatch.setattr(worker, "CLAIM_AHEAD_BUDGET_SECONDS", 10.0)
+    monkeypatch.setattr(batch, "CLAIM_AHEAD_BUDGET_SECONDS", 10.0)
 
 
 def batch_of(runtime, count: int, **data: Any) -> tuple[list[str], dict[str, Any]]:
@@ -100,7 +101,7 @@ def test_each_job_of_a_fast_batch_records_its_own_start_and_one_attempt(runtime)
 
 
 def test_slow_jobs_are_taken_one_at_a_time(runtime, monkeypatch) -> None:
-    monkeypatch.setattr(worker, "CLAIM_AHEAD_BUDGET_SECONDS", 0.01)
+    monkeypatch.setattr(batch, "CLAIM_AHEAD_BUDGET_SECONDS", 0.01)
     ids = [
         enqueue(runtime, queue=Q, name="test-peek", data={"others": [], "sleep": 0}, tenant_id="t-claims").job.id
         for _ in range(3)

@@ -9,7 +9,8 @@ from typing import Any
 from jobline.core.job import JobMessage
 from jobline.core.states import JobState
 from jobline.engine.enqueue import JobOptions, enqueue
-from jobline.engine.worker import Outcome, RedeliverLater, Worker
+from jobline.engine.outcomes import Outcome, RedeliverLater
+from jobline.engine.worker import Worker
 from jobline_dev.support import FakeClock, deliver, make_visible, receive, sqs_event
 from tests.notifications.support import mail_to, refuse_email, sent_mail
 

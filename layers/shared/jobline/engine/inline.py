@@ -13,7 +13,8 @@ from jobline.core.job import Job, JobMessage, new_job_id
 from jobline.core.registry import get_job_type
 from jobline.core.states import JobState
 from jobline.core.timeouts import run_with_timeout
-from jobline.engine.worker import RedeliverLater, Worker
+from jobline.engine.outcomes import RedeliverLater
+from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
 
 # The enqueued message of an inline job is held back this long. If the request dies

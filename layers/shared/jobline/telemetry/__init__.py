@@ -1,2 +1,2 @@
-"""Logs, traces and metrics: Powertools logger and tracer, the Prometheus read model of the
-store's counters, and CloudWatch embedded-metric lines."""
+"""Logs, traces and metrics: Powertools logger and tracer (`observability`), the store's job
+counters and their Prometheus read model (`metrics`), and CloudWatch embedded-metric lines (`emf`)."""
