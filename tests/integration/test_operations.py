@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import uuid
+from collections.abc import Iterator
 
 import pytest
 
@@ -11,10 +14,13 @@ from jobline.core.job import JobMessage
 from jobline.core.queues import QUEUES
 from jobline.core.retry import Backoff
 from jobline.core.states import JobState
-from jobline.engine import operations
+from jobline.domains.waitlist import cascade, notify
+from jobline.domains.waitlist import jobs as waitlist_jobs  # noqa: F401 - registers the waitlist's job types
+from jobline.engine import inline, operations, recurring
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
 from jobline.tick import delayed, periodic
+from jobline.tick import recurring as tick_recurring
 from jobline_dev.support import FakeClock, deliver, receive
 from tests import jobtypes
 
@@ -259,45 +265,150 @@ def test_tenant_pause_shows_in_that_tenants_stats_only(memory_runtime) -> None:
         operations.pause_queue(memory_runtime, "nope", tenant_id="t1")
 
 
-def refuse_sends(runtime) -> None:
-    """SQS refuses every message of the test queue from now on: it is gone."""
-    runtime.transport._sqs.delete_queue(QueueUrl=runtime.transport.queue_url(Q))
+# ------------------------------------------------- a failed send leaves no orphan, on every dispatch path
+#
+# Every path that writes a job record and then sends its message goes through engine/dispatch.py.
+# When the send fails, the store must be as it was before the call: a new record removed (its id
+# or key free for the caller's retry), a moved record put back (CAS), never a job that says its
+# message is on the way with none coming. Once SQS takes messages again, the same call succeeds.
 
 
-def test_retry_whose_send_fails_leaves_the_job_failed_not_orphaned(runtime) -> None:
+@contextlib.contextmanager
+def sends_refused(runtime) -> Iterator[None]:
+    """SQS refuses every message while inside, as a throttled or unreachable queue does."""
+
+    def refuse(*args, **kwargs):
+        raise ConnectionError("SQS unreachable")
+
+    runtime.transport.send = refuse
+    try:
+        yield
+    finally:
+        del runtime.transport.send  # the transport's own send again
+
+
+def every_job(runtime) -> dict[str, dict]:
+    """Each stored job of every queue, as it reads but for its version (a write put back bumps it)."""
+    return {
+        job.id: job.model_dump(exclude={"version"})
+        for queue in QUEUES
+        for state in JobState
+        for job in runtime.store.list_jobs(queue, state, limit=1_000)
+    }
+
+
+def enqueue_path(runtime):
+    return lambda: add(runtime)
+
+
+def keyed_enqueue_path(runtime):
+    return lambda: add(runtime, job_id="order-42")
+
+
+def large_payload_enqueue_path(runtime):
+    # Past the inline payload limit the data goes to S3 first: the record that names it is what is taken back.
+    big = "x" * (runtime.settings.jobline_max_inline_payload_bytes + 1)
+    return lambda: add(runtime, big)
+
+
+def retry_path(runtime):
     job = add(runtime, fail_times=1, attempts=1)
     run_all(runtime)
-    failed = runtime.store.get(job.id)
-    refuse_sends(runtime)
-    with pytest.raises(EnqueueFailed):
-        operations.retry_job(runtime, job.id, tenant_id="t1")
-    after = runtime.store.get(job.id)
-    # Still failed (retry may be asked again), not a `waiting` job no message will ever wake.
-    assert (after.state, after.dispatch, after.error) == (JobState.FAILED, failed.dispatch, failed.error)
-    assert runtime.store.counts(Q)[JobState.WAITING] == 0
-    assert runtime.store.counts(Q)[JobState.FAILED] == 1
+    return lambda: operations.retry_job(runtime, job.id, tenant_id="t1")
 
 
-def test_promote_whose_send_fails_leaves_the_job_delayed(runtime) -> None:
+def promote_path(runtime):
     job = add(runtime, delay=3_600_000)
-    refuse_sends(runtime)
-    with pytest.raises(EnqueueFailed):
-        operations.promote_job(runtime, job.id)
+    return lambda: operations.promote_job(runtime, job.id)
+
+
+def tick_release_path(runtime):
+    add(runtime, delay=3_600_000)  # past SQS's 15 minutes: the tick releases it
+    runtime.clock.advance(3_600)
+    return lambda: delayed.release_due_delayed(runtime, Q)
+
+
+def tick_recurring_run_path(runtime):
+    recurring.create_schedule(runtime, queue=Q, name="test-echo", tenant_id="t1", data={"value": "x"}, every_seconds=60)
+    runtime.clock.advance(60)
+    return lambda: tick_recurring.enqueue_due_runs(runtime)
+
+
+def repeat_on_add_path(runtime):
+    return lambda: add(runtime, repeat={"every": 60_000})
+
+
+def repeat_immediately_on_add_path(runtime):
+    return lambda: add(runtime, repeat={"every": 60_000, "immediately": True})
+
+
+def inline_safety_net_path(runtime, *, fail_times=0):
+    # A job run in its request is enqueued first with a held-back message (rooms.service);
+    # when that fails, the request runs it without the store (`inline.run_in_request`).
+    return lambda: (
+        enqueue(
+            runtime,
+            queue=Q,
+            name="test-echo",
+            data={"value": "x", "fail_times": fail_times},
+            tenant_id="t1",
+            options=JobOptions(attempts=2),
+            message_delay=inline.SAFETY_NET_DELAY_SECONDS,
+        ).job
+    )
+
+
+def waitlist_cascade_path(runtime):
+    return lambda: cascade.enqueue_cascade(runtime, tenant_id="t1", slot_id=uuid.uuid4())
+
+
+def waitlist_notification_path(runtime):
+    return lambda: notify.enqueue_send(runtime, tenant_id="t1", notification_id=uuid.uuid4())
+
+
+# Each path: how it says the send failed (it raises EnqueueFailed, or tells its caller in its answer).
+DISPATCH_PATHS = {
+    "enqueue": (enqueue_path, EnqueueFailed),
+    "enqueue with a jobId": (keyed_enqueue_path, EnqueueFailed),
+    "enqueue of a payload kept in S3": (large_payload_enqueue_path, EnqueueFailed),
+    "retry": (retry_path, EnqueueFailed),
+    "promote": (promote_path, EnqueueFailed),
+    "tick: release of a due delayed job": (tick_release_path, 0),
+    "tick: start of a due recurring run": (tick_recurring_run_path, EnqueueFailed),
+    "add with repeat": (repeat_on_add_path, EnqueueFailed),
+    "add with repeat, immediately": (repeat_immediately_on_add_path, EnqueueFailed),
+    "inline: enqueue with the safety net": (inline_safety_net_path, EnqueueFailed),
+    "waitlist: cascade of a freed slot": (waitlist_cascade_path, None),
+    "waitlist: send of a notification": (waitlist_notification_path, None),
+}
+
+
+@pytest.mark.parametrize("path", DISPATCH_PATHS)
+def test_a_failed_send_leaves_the_store_as_it_was(runtime, path) -> None:
+    setup, failed = DISPATCH_PATHS[path]
+    runtime.clock = FakeClock(T0)
+    attempt = setup(runtime)
+    before = every_job(runtime)
+    with sends_refused(runtime):
+        if failed is EnqueueFailed:
+            with pytest.raises(EnqueueFailed) as refused:
+                attempt()
+            # What a request's sync fallback reads as "the queue cannot take work now".
+            assert inline.is_unavailable(refused.value)
+        else:
+            assert attempt() == failed
+    assert every_job(runtime) == before, "no job left saying its message is on the way"
+    assert attempt(), "once SQS takes messages again, the same call succeeds"
+    assert every_job(runtime) != before
+
+
+def test_a_job_run_in_its_request_whose_retry_send_fails_keeps_its_safety_net(runtime) -> None:
+    # The one send outside engine/dispatch.py: the retry of a job run inline, whose record the
+    # worker already moved to waiting. Its enqueue's held-back message still wakes it.
+    runtime.clock = FakeClock(T0)
+    job = inline_safety_net_path(runtime, fail_times=1)()
+    with sends_refused(runtime), pytest.raises(ConnectionError):
+        inline.run_inline(runtime, job)
     after = runtime.store.get(job.id)
-    assert (after.state, after.dispatch, after.run_at) == (JobState.DELAYED, job.dispatch, job.run_at)
-    assert runtime.store.counts(Q)[JobState.WAITING] == 0
-
-
-def test_tick_release_whose_send_fails_keeps_the_job_for_the_next_tick(runtime) -> None:
-    runtime.clock = clock = FakeClock(T0)
-    job = add(runtime, delay=3_600_000)  # past SQS's 15 minutes: the tick releases it
-    clock.advance(3_600)
-    sends = runtime.transport.send
-    runtime.transport.send = lambda *args, **kwargs: (_ for _ in ()).throw(ConnectionError("SQS unreachable"))
-    assert delayed.release_due_delayed(runtime, Q) == 0
-    kept = runtime.store.get(job.id)
-    assert (kept.state, kept.message_sent) == (JobState.DELAYED, False)
-    runtime.transport.send = sends
-    assert delayed.release_due_delayed(runtime, Q) == 1, "the next tick releases it"
-    run_all(runtime)
-    assert runtime.store.get(job.id).state is JobState.COMPLETED
+    assert (after.state, after.dispatch, after.attempts) == (JobState.WAITING, job.dispatch, 1)
+    assert runtime.transport.depths(Q)["delayed"] == 1, "the safety net's message"
