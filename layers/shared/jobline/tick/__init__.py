@@ -1,2 +1,3 @@
-"""What the cleanup function does on its schedules: each minute, release due delayed jobs,
-reconcile dead letters and start due recurring runs; each night, apply retention."""
+"""What the cleanup function does on its schedules (`periodic` composes the steps): each minute,
+start due recurring runs (`recurring`), release due delayed jobs (`delayed`) and reconcile dead
+letters (`dead_letters`); each night, apply retention (`retention`)."""
