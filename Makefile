@@ -11,12 +11,15 @@ VENV := .venv
 SAM_VENV := .venv-sam
 VENV_STAMP := $(VENV)/.installed
 SAM_STAMP := $(SAM_VENV)/.installed-$(SAM_CLI_VERSION)
+CHECKOV_VERSION := 3.3.30
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed-$(CHECKOV_VERSION)
 SAM := $(SAM_VENV)/bin/sam
 
 export SAM_CLI_TELEMETRY := 0
 
 .DEFAULT_GOAL := test
-.PHONY: venv sam-venv browser test lint validate build local token clean distclean bench
+.PHONY: venv sam-venv checkov-venv browser test lint validate build local token clean distclean bench
 
 # `make local LOCAL_ARGS="--demo --store redis"`: see `python -m jobline_dev.local --help`.
 LOCAL_ARGS ?=
@@ -47,10 +50,18 @@ browser:
 
 sam-venv: $(SAM_STAMP)
 
+# checkov, in its own venv too: the template's security checks (tests/integration/test_template_checkov.py).
+$(CHECKOV_STAMP):
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install 'checkov==$(CHECKOV_VERSION)' >&2
+	touch $@
+
+checkov-venv: $(CHECKOV_STAMP)
+
 # Two workers, one per core: every test makes its own tenant, prefix, queues or database.
 PYTEST_ARGS ?= -n 2
 
-test: $(VENV_STAMP) $(SAM_STAMP) browser
+test: $(VENV_STAMP) $(SAM_STAMP) $(CHECKOV_STAMP) browser
 	$(VENV)/bin/pytest $(PYTEST_ARGS) tests/
 
 lint: $(VENV_STAMP)
@@ -82,7 +93,7 @@ token: | $(VENV_STAMP)
 
 clean:
 	rm -rf .aws-sam .pytest_cache .ruff_cache .mypy_cache test-artifacts
-	find . -path ./$(VENV) -prune -o -path ./$(SAM_VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -path ./$(VENV) -prune -o -path ./$(SAM_VENV) -prune -o -path ./$(CHECKOV_VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean
-	rm -rf $(VENV) $(SAM_VENV)
+	rm -rf $(VENV) $(SAM_VENV) $(CHECKOV_VENV)
