@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from jobline.api import deps
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.queues import known_queue, stats_views
+from jobline.api.queues import act_on_job, set_paused, stats_views
 from jobline.api.schemas import (
     CleanRequest,
     DrainRequest,
@@ -73,8 +73,7 @@ def list_jobs(
 @router.get("/admin/jobs/<queue>/<jobId>", summary="One job", tags=TAGS, responses=responses(403, 404))
 def get_job(queue: QueuePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[JobView]:
     """The job, if it is in `queue` and visible to the caller."""
-    job = operations.get_job(runtime, job_id, queue=known_queue(queue), tenant_id=admin.scope)
-    return Envelope(message="job", data=JobView.of(job))
+    return act_on_job(operations.get_job, runtime, queue, job_id, admin, "job")
 
 
 @router.post(
@@ -82,8 +81,7 @@ def get_job(queue: QueuePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin
 )
 def retry_job(queue: QueuePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[JobView]:
     """Put a failed job back on its queue with its attempts renewed; 409 unless it failed."""
-    job = operations.retry_job(runtime, job_id, queue=known_queue(queue), tenant_id=admin.scope)
-    return Envelope(message="job retried", data=JobView.of(job))
+    return act_on_job(operations.retry_job, runtime, queue, job_id, admin, "job retried")
 
 
 @router.post(
@@ -96,8 +94,7 @@ def promote_job(
     queue: QueuePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Envelope[JobView]:
     """Move a delayed job to waiting; 409 unless it is delayed."""
-    job = operations.promote_job(runtime, job_id, queue=known_queue(queue), tenant_id=admin.scope)
-    return Envelope(message="job promoted", data=JobView.of(job))
+    return act_on_job(operations.promote_job, runtime, queue, job_id, admin, "job promoted")
 
 
 @router.delete("/admin/jobs/<queue>/<jobId>", summary="Remove a job", tags=TAGS, responses=responses(403, 404, 409))
@@ -105,8 +102,7 @@ def remove_job(
     queue: QueuePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Envelope[JobView]:
     """Delete a job that is not running (409 while it runs); answers the removed job."""
-    job = operations.remove_job(runtime, job_id, queue=known_queue(queue), tenant_id=admin.scope)
-    return Envelope(message="job removed", data=JobView.of(job))
+    return act_on_job(operations.remove_job, runtime, queue, job_id, admin, "job removed")
 
 
 @router.post(
@@ -118,8 +114,7 @@ def remove_job(
 def pause_queue(queue: QueuePath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
     """Stop running the caller's tenant's jobs on `queue` (an operator: the whole queue); messages
     wait and no attempt is spent."""
-    operations.pause_queue(runtime, queue, tenant_id=admin.scope)
-    return Envelope(message=_paused_message("paused", admin.scope), data=QueuePaused(queues=[queue], paused=True))
+    return set_paused(runtime, [queue], paused=True, tenant_id=admin.scope, label="queue")
 
 
 @router.post(
@@ -130,12 +125,7 @@ def pause_queue(queue: QueuePath, runtime: deps.RuntimeDep, admin: deps.AdminDep
 )
 def resume_queue(queue: QueuePath, runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
     """Run the caller's tenant's jobs on `queue` again (an operator: restart the whole queue)."""
-    operations.resume_queue(runtime, queue, tenant_id=admin.scope)
-    return Envelope(message=_paused_message("resumed", admin.scope), data=QueuePaused(queues=[queue], paused=False))
-
-
-def _paused_message(done: str, tenant_id: str | None) -> str:
-    return f"queue {done}" if tenant_id is None else f"queue {done} for tenant {tenant_id}"
+    return set_paused(runtime, [queue], paused=False, tenant_id=admin.scope, label="queue")
 
 
 @router.post("/admin/jobs/<queue>/clean", summary="Remove old finished jobs", tags=TAGS, responses=responses(403, 404))

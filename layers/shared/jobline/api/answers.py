@@ -1,15 +1,20 @@
-"""The answer to an enqueue, shared by every route that adds a job."""
+"""Adding a job for the caller and the answer to it, shared by every route that adds a job."""
 
 from __future__ import annotations
 
 from http import HTTPStatus
+from typing import Any
 
 from aws_lambda_powertools.event_handler import Response, content_types
 
+from jobline.api.deps import job_owner
 from jobline.api.envelope import responses
 from jobline.api.schemas import JobCreated, JobCreatedAnswer
+from jobline.auth import Principal
 from jobline.core.states import JobState
 from jobline.engine import enqueue
+from jobline.engine.enqueue import JobOptions
+from jobline.runtime import Runtime
 
 ENQUEUE_RESPONSES = responses(
     HTTPStatus.FORBIDDEN,  # an admin-only task started without the admin role
@@ -24,8 +29,18 @@ ENQUEUE_RESPONSES = responses(
 STATUS_PATH = "/api/jobs/{queue}/{job_id}/status"
 
 
-def enqueued(result: enqueue.Enqueued) -> Response[JobCreatedAnswer]:
-    """201 for a new job, 202 when it waits for its time, 200 when an idempotency key found an existing one."""
+def enqueue_for(
+    runtime: Runtime,
+    caller: Principal,
+    *,
+    queue: str,
+    name: str,
+    data: dict[str, Any],
+    options: JobOptions | None,
+) -> Response[JobCreatedAnswer]:
+    """Add the job as the caller's (its tenant and user) and answer 201 for a new job, 202 when it waits
+    for its time, 200 when an idempotency key found an existing one."""
+    result = enqueue.enqueue(runtime, queue=queue, name=name, data=data, options=options, **job_owner(caller))
     if not result.created:
         status, message = HTTPStatus.OK, "job already exists"
     elif result.job.state is JobState.DELAYED:

@@ -108,7 +108,7 @@ class UploadUrl(ApiModel):
 def _queued(result: Enqueued, message: str) -> Response[Envelope[JobCreated]]:
     view = JobCreated.of(result)
     status = HTTPStatus.ACCEPTED if result.created else HTTPStatus.OK
-    return ok(view.model_dump(mode="json", by_alias=True), message, status=status)
+    return ok(view, message, status=status)
 
 
 @router.post(
@@ -123,15 +123,8 @@ def upload_rows(
     """The rows as a bare JSON array, or `{"rows": [...]}` with `chunkSize` and `options`; answers 202 with the
     job, whose result gives success, uploaded, failed, per-row errors and a message."""
     body = rows.request()
-    result = service.enqueue_rows(
-        runtime,
-        kind,
-        body.rows,
-        tenant_id=caller.tenant_id,
-        user_id=caller.user_id,
-        options=body.options,
-        chunk_size=body.chunk_size,
-    )
+    owner = deps.job_owner(caller)
+    result = service.enqueue_rows(runtime, kind, body.rows, options=body.options, chunk_size=body.chunk_size, **owner)
     return _queued(result, f"bulk upload of {len(body.rows)} {kind.value} rows queued")
 
 
@@ -169,15 +162,9 @@ def upload_from_s3(
     kind: KindPath, body: Annotated[FromS3Request, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[Envelope[JobCreated]]:
     """The key must be one of the caller's uploads (422 otherwise) and must exist (404 otherwise)."""
+    owner = deps.job_owner(caller)
     result = service.enqueue_from_s3(
-        runtime,
-        kind,
-        body.key,
-        body.format,
-        tenant_id=caller.tenant_id,
-        user_id=caller.user_id,
-        options=body.options,
-        chunk_size=body.chunk_size,
+        runtime, kind, body.key, body.format, options=body.options, chunk_size=body.chunk_size, **owner
     )
     return _queued(result, f"bulk upload of {kind.value} from {body.format.value} file queued")
 

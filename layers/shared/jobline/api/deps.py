@@ -6,7 +6,7 @@ Tests swap the runtime with `create_app(runtime_provider=...)`, which overrides
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypedDict
 
 from aws_lambda_powertools.event_handler import Depends, Request
 
@@ -30,6 +30,18 @@ def current_principal(request: Request) -> Principal:
         # Only a route wrongly listed as public gets here; refuse rather than guess.
         raise auth.MissingToken("missing bearer token")
     return principal
+
+
+class JobOwner(TypedDict):
+    """Whose a job added for the caller is, as every adding call takes it (`**job_owner(caller)`)."""
+
+    tenant_id: str
+    user_id: str
+
+
+def job_owner(caller: Principal) -> JobOwner:
+    """The caller's tenant and user, the owners of the jobs it adds."""
+    return JobOwner(tenant_id=caller.tenant_id, user_id=caller.user_id)
 
 
 def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -33,12 +33,13 @@ class ErrorEnvelope(BaseModel):
     errors: list[ErrorItem] = Field(default_factory=list)
 
 
-def ok(data: Any, message: str, *, status: int = HTTPStatus.OK) -> Response[Envelope[Any]]:
-    """A success answer with a status other than the route's default."""
+def ok(view: BaseModel, message: str, *, status: int = HTTPStatus.OK) -> Response[Envelope[Any]]:
+    """A success answer with a status other than the route's default; `view` is written by its aliases,
+    as the route's return type would have it."""
     return Response(
         status_code=status,
         content_type=content_types.APPLICATION_JSON,
-        body=Envelope[Any](message=message, data=data),
+        body=Envelope[Any](message=message, data=view.model_dump(mode="json", by_alias=True)),
     )
 
 

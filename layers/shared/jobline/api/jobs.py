@@ -11,7 +11,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
 from jobline import auth
 from jobline.api import deps
-from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
+from jobline.api.answers import ENQUEUE_RESPONSES, enqueue_for
+from jobline.api.deps import job_owner
 from jobline.api.envelope import responses
 from jobline.api.errors import ForeignSubAccount
 from jobline.api.schemas import (
@@ -28,7 +29,7 @@ from jobline.api.tasks import TASK_QUEUE, check_task_role
 from jobline.core.errors import UnknownQueue
 from jobline.core.queues import get_queue
 from jobline.domains.exports import objects
-from jobline.engine import enqueue, inline, operations
+from jobline.engine import inline, operations
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
 from jobline.telemetry.observability import logger
@@ -94,34 +95,20 @@ def add_from_request(
         # Refuse another tenant's object now, rather than as a failed job later.
         objects.check_tenant_key(str(data.get("key", "")), caller.tenant_id)
     try:
-        result = enqueue.enqueue(
-            runtime,
-            queue=queue,
-            name=name,
-            data=data,
-            tenant_id=caller.tenant_id,
-            user_id=caller.user_id,
-            options=options,
-        )
+        return enqueue_for(runtime, caller, queue=queue, name=name, data=data, options=options)
     except Exception as exc:
         if queue not in inline.SYNC_FALLBACK_QUEUES or _runs_later(options) or not inline.is_unavailable(exc):
             raise
         logger.warning("queue or job store unavailable: running the job in the request", exc_info=True)
         return _ran_in_request(runtime, caller, queue=queue, name=name, data=data)
-    return enqueued(result)
 
 
 def _ran_in_request(
     runtime: Runtime, caller: auth.Principal, *, queue: str, name: str, data: dict[str, Any]
 ) -> Response[RanInRequest]:
+    budget = inline.REQUEST_BUDGET_SECONDS
     job = inline.run_in_request(
-        runtime,
-        queue=queue,
-        name=name,
-        data=data,
-        tenant_id=caller.tenant_id,
-        user_id=caller.user_id,
-        remaining_seconds=inline.REQUEST_BUDGET_SECONDS,
+        runtime, queue=queue, name=name, data=data, remaining_seconds=budget, **job_owner(caller)
     )
     view = RanInRequestView(**JobView.of(job).model_dump())
     body = RanInRequest(message="the queue is unavailable: the job ran in the request (it is not kept)", data=view)

@@ -4,8 +4,8 @@ tenant-scoped stats of several queues."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Annotated, Any
+from collections.abc import Iterable, Sequence
+from typing import Annotated, Any, Protocol
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Body
@@ -18,8 +18,9 @@ from jobline.api.answers import ENQUEUE_RESPONSES
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
 from jobline.api.jobs import add_from_request
-from jobline.api.schemas import JobCreatedAnswer, QueueNamePath, QueueStatsView, RanInRequest
+from jobline.api.schemas import JobCreatedAnswer, JobView, QueueNamePath, QueuePaused, QueueStatsView, RanInRequest
 from jobline.core.errors import InvalidPayload, UnknownJobType
+from jobline.core.job import Job
 from jobline.core.queues import QUEUES, get_queue
 from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions
@@ -79,6 +80,33 @@ def known_queue(name: str) -> str:
 def stats_views(runtime: Runtime, names: Iterable[str], *, tenant_id: str | None) -> list[QueueStatsView]:
     """Stats of each queue in `names`, for one tenant (every tenant when None)."""
     return [QueueStatsView.of(operations.queue_stats(runtime, name, tenant_id=tenant_id)) for name in names]
+
+
+def set_paused(
+    runtime: Runtime, names: Sequence[str], *, paused: bool, tenant_id: str | None, label: str
+) -> Envelope[QueuePaused]:
+    """Pause (or resume) each queue in `names` for one tenant (every tenant when None); the answer says
+    `<label> paused` (or resumed), and for which tenant."""
+    change = operations.pause_queue if paused else operations.resume_queue
+    for name in names:
+        change(runtime, name, tenant_id=tenant_id)
+    done = "paused" if paused else "resumed"
+    message = f"{label} {done}" if tenant_id is None else f"{label} {done} for tenant {tenant_id}"
+    return Envelope(message=message, data=QueuePaused(queues=list(names), paused=paused))
+
+
+class JobAction(Protocol):
+    """An operation on one job (get, retry, promote, remove), as engine/operations.py names them."""
+
+    def __call__(self, runtime: Runtime, job_id: str, *, queue: str | None, tenant_id: str | None) -> Job: ...
+
+
+def act_on_job(
+    action: JobAction, runtime: Runtime, queue: str, job_id: str, caller: auth.Principal, message: str
+) -> Envelope[JobView]:
+    """`action` on job `job_id` of `queue` (404 for an unknown queue), as far as the caller may see it."""
+    job = action(runtime, job_id, queue=known_queue(queue), tenant_id=caller.scope)
+    return Envelope(message=message, data=JobView.of(job))
 
 
 @router.get("/queues/stats", summary="Job counts of every queue", tags=TAGS, responses=responses())

@@ -113,7 +113,7 @@ def generate(
     unavailable); longer ranges and schedules answer 202 with the job."""
     try:
         outcome = service.request_generation(
-            runtime, body, tenant_id=caller.tenant_id, user_id=caller.user_id, remaining_seconds=INLINE_BUDGET_SECONDS
+            runtime, body, remaining_seconds=INLINE_BUDGET_SECONDS, **deps.job_owner(caller)
         )
     except service.GenerationUnavailable as exc:
         # Said as it is, rather than the generic "a backing service is unavailable".
@@ -128,14 +128,14 @@ def generate(
             job_id=job.id,
             sync=outcome.kind == "sync",
         )
-        return ok(result.model_dump(mode="json", by_alias=True), _message(outcome), status=HTTPStatus.CREATED)
+        return ok(result, _message(outcome), status=HTTPStatus.CREATED)
     queued = GenerationQueued(
         job_id=job.id,
         state=job.state,
         scheduled_at=js_iso(job.run_at) if outcome.kind == "scheduled" and job.run_at else None,
         estimated_completion=js_iso(outcome.estimated_completion) if outcome.estimated_completion else None,
     )
-    return ok(queued.model_dump(mode="json", by_alias=True), _message(outcome), status=HTTPStatus.ACCEPTED)
+    return ok(queued, _message(outcome), status=HTTPStatus.ACCEPTED)
 
 
 @router.get(
@@ -205,7 +205,7 @@ def create_category(
 ) -> Response[Envelope[CategoryView]]:
     category = service.create_category(runtime, body, tenant_id=caller.tenant_id)
     view = CategoryView.model_validate(category, from_attributes=True)
-    return ok(view.model_dump(mode="json", by_alias=True), "room category created", status=HTTPStatus.CREATED)
+    return ok(view, "room category created", status=HTTPStatus.CREATED)
 
 
 @router.get("/room-categories", summary="The caller's room categories", tags=["room-generation"], responses=responses())

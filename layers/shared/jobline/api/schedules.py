@@ -113,8 +113,7 @@ def create(
         end_at=body.end_date,
         options=body.options,
     )
-    view = ScheduleView.of(schedule).model_dump(mode="json", by_alias=True)
-    return ok(view, "recurring job created", status=HTTPStatus.CREATED)
+    return ok(ScheduleView.of(schedule), "recurring job created", status=HTTPStatus.CREATED)
 
 
 @router.get(

@@ -22,14 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from jobline import auth
 from jobline.api import deps
-from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
+from jobline.api.answers import ENQUEUE_RESPONSES, enqueue_for
 from jobline.api.errors import ForeignSubAccount, InvalidRequest
 from jobline.api.schemas import JobCreatedAnswer
 from jobline.core.errors import InvalidPayload
 from jobline.domains.tasks import jobs as task_jobs
 from jobline.domains.tasks import services as task_services
 from jobline.domains.tasks.registry import SERVICE_METHODS
-from jobline.engine import enqueue
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
 
@@ -142,18 +141,9 @@ def _add_task(
 ) -> Response[JobCreatedAnswer]:
     """Enqueue run-task with `data`; a refused payload's errors are `located` as the request names them."""
     try:
-        result = enqueue.enqueue(
-            runtime,
-            queue=TASK_QUEUE,
-            name=TASK_JOB,
-            data=data,
-            tenant_id=caller.tenant_id,
-            user_id=caller.user_id,
-            options=options,
-        )
+        return enqueue_for(runtime, caller, queue=TASK_QUEUE, name=TASK_JOB, data=data, options=options)
     except InvalidPayload as exc:
         raise exc.relocated(located) from exc
-    return enqueued(result)
 
 
 @router.post("/tasks", summary="Run a registered task in the background", tags=["jobs"], responses=ENQUEUE_RESPONSES)

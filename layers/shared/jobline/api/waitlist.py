@@ -97,7 +97,7 @@ def create_slot(
     """A slot of the caller's tenant; `booked` (people wait for it) unless created `available`."""
     slot = slots.create_slot(runtime, body, tenant_id=caller.tenant_id)
     view = _slot_view(slots.SlotSummary(slot=slot, waiting=0))
-    return ok(view.model_dump(mode="json", by_alias=True), "slot created", status=HTTPStatus.CREATED)
+    return ok(view, "slot created", status=HTTPStatus.CREATED)
 
 
 @router.get("/waitlist/slots/<slotId>", summary="A slot", tags=TAGS, responses=responses(HTTPStatus.NOT_FOUND))
@@ -120,7 +120,7 @@ def join_waitlist(
         raise InvalidRequest(f"body.{body.recipient_field()}", f"is required when channel is {body.channel.value}")
     entry = slots.join_waitlist(runtime, slot_id, body, tenant_id=caller.tenant_id)
     view = _entry_view(slots.Listed(entry, None))
-    return ok(view.model_dump(mode="json", by_alias=True), "joined the waitlist", status=HTTPStatus.CREATED)
+    return ok(view, "joined the waitlist", status=HTTPStatus.CREATED)
 
 
 @router.get(
@@ -153,7 +153,7 @@ def release_slot(
     """The slot becomes available and a cascade job offers it on; 409 while an offer is out."""
     slot, job = slots.release_slot(runtime, slot_id, tenant_id=caller.tenant_id)
     view = ReleaseView(slot_id=slot.id, status=slot.status, job_id=job.id if job else None)
-    return ok(view.model_dump(mode="json", by_alias=True), "slot released", status=HTTPStatus.ACCEPTED)
+    return ok(view, "slot released", status=HTTPStatus.ACCEPTED)
 
 
 def _answer(body: OfferAnswer, runtime: Runtime, *, accept: bool) -> Envelope[AnswerView]:

@@ -17,10 +17,10 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from jobline.api import deps
-from jobline.api.answers import ENQUEUE_RESPONSES, enqueued
+from jobline.api.answers import ENQUEUE_RESPONSES, enqueue_for
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.queues import known_queue, stats_views
+from jobline.api.queues import act_on_job, set_paused, stats_views
 from jobline.api.schemas import (
     JobCreatedAnswer,
     JobIdPath,
@@ -38,7 +38,7 @@ from jobline.domains.waitlist.schemas import (
     ReleaseExpiredPayload,
     RetryNotificationsPayload,
 )
-from jobline.engine import enqueue, operations
+from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
 
@@ -101,9 +101,7 @@ def waitlist_status(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelop
 def pause_waitlist(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
     """Stop running the caller's tenant's jobs on all four waitlist queues (an operator: the queues
     themselves); messages wait and no attempt is spent."""
-    for queue in WAITLIST_QUEUES:
-        operations.pause_queue(runtime, queue, tenant_id=admin.scope)
-    return Envelope(message=_done("paused", admin.scope), data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=True))
+    return set_paused(runtime, WAITLIST_QUEUES, paused=True, tenant_id=admin.scope, label="waitlist queues")
 
 
 @router.post(
@@ -114,13 +112,7 @@ def pause_waitlist(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Q
 )
 def resume_waitlist(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[QueuePaused]:
     """Run the caller's tenant's jobs on the waitlist queues again (an operator: restart the queues)."""
-    for queue in WAITLIST_QUEUES:
-        operations.resume_queue(runtime, queue, tenant_id=admin.scope)
-    return Envelope(message=_done("resumed", admin.scope), data=QueuePaused(queues=list(WAITLIST_QUEUES), paused=False))
-
-
-def _done(what: str, tenant_id: str | None) -> str:
-    return f"waitlist queues {what}" if tenant_id is None else f"waitlist queues {what} for tenant {tenant_id}"
+    return set_paused(runtime, WAITLIST_QUEUES, paused=False, tenant_id=admin.scope, label="waitlist queues")
 
 
 # 429: an operator's clear purges the DLQs, which SQS allows once a minute per queue.
@@ -143,16 +135,7 @@ def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Princ
         triggers.check(runtime, name, data, tenant_id=admin.tenant_id)
     except triggers.TriggerRefused as exc:
         raise InvalidRequest(f"body.{exc.field}", str(exc)) from exc
-    result = enqueue.enqueue(
-        runtime,
-        queue=queue,
-        name=name,
-        data=data,
-        tenant_id=admin.tenant_id,
-        user_id=admin.user_id,
-        options=body.options if body else None,
-    )
-    return enqueued(result)
+    return enqueue_for(runtime, admin, queue=queue, name=name, data=data, options=body.options if body else None)
 
 
 TRIGGER_RESPONSES = {**ENQUEUE_RESPONSES, **responses(HTTPStatus.FORBIDDEN, success=())}
@@ -205,8 +188,7 @@ def get_job(
     queue_name: QueueNamePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Envelope[JobView]:
     """The job, if it is in `queueName` and the caller's (404 otherwise)."""
-    job = operations.get_job(runtime, job_id, queue=known_queue(queue_name), tenant_id=caller.scope)
-    return Envelope(message="job", data=JobView.of(job))
+    return act_on_job(operations.get_job, runtime, queue_name, job_id, caller, "job")
 
 
 @router.post(
@@ -216,5 +198,4 @@ def retry_job(
     queue_name: QueueNamePath, job_id: JobIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Envelope[JobView]:
     """Put a failed job back on its queue; 409 unless it failed."""
-    job = operations.retry_job(runtime, job_id, queue=known_queue(queue_name), tenant_id=admin.scope)
-    return Envelope(message="job retried", data=JobView.of(job))
+    return act_on_job(operations.retry_job, runtime, queue_name, job_id, admin, "job retried")
