@@ -23,7 +23,8 @@ from moto import mock_aws
 import jobline.domains.exports.jobs  # noqa: F401 - registers the job type
 from bench import common
 from bench.common import scratch_database
-from jobline.domains.exports.jobs import JOB_NAME, QUEUE
+from jobline.domains.exports.jobs import JOB_NAME
+from jobline.domains.exports.queues import DATA_EXPORT as QUEUE
 from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore

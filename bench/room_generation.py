@@ -21,7 +21,8 @@ from moto import mock_aws
 import jobline.domains.rooms.jobs  # noqa: F401 - registers the job type
 from bench import common
 from bench.common import scratch_database
-from jobline.domains.rooms.generation import JOB_NAME, QUEUE
+from jobline.domains.rooms.generation import JOB_NAME
+from jobline.domains.rooms.queues import ROOM_GENERATION as QUEUE
 from jobline.domains.rooms.tables import RoomCategory
 from jobline.engine.enqueue import enqueue
 from jobline.engine.worker import Worker

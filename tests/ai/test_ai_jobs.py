@@ -13,7 +13,8 @@ import sqlalchemy as sa
 from jobline.core.errors import InvalidPayload
 from jobline.core.job import Job
 from jobline.core.states import JobState
-from jobline.domains.ai import jobs as ai_jobs
+from jobline.domains.ai import jobs as _jobs  # noqa: F401 - registers the job types enqueued here
+from jobline.domains.ai.queues import AI
 from jobline.domains.rooms.tables import Room, RoomCategory, RoomStatus
 from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
@@ -22,7 +23,7 @@ from tests.bulk.helpers import run_job
 
 
 def add_job(rt: Runtime, name: str, data: dict, tenant: str) -> Job:
-    return enqueue(rt, queue=ai_jobs.QUEUE, name=name, data=data, tenant_id=tenant, user_id="user123").job
+    return enqueue(rt, queue=AI, name=name, data=data, tenant_id=tenant, user_id="user123").job
 
 
 def add_category(rt: Runtime, tenant: str, name: str, price: str, *, free_days: int, booked_days: int = 0) -> str:

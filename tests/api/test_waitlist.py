@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 
-from jobline.api.waitlist_jobs import TRIGGERS, WAITLIST_QUEUES
 from jobline.core.states import JobState
+from jobline.domains.waitlist.queues import WAITLIST_QUEUES
+from jobline.domains.waitlist.triggers import TRIGGERS
 from jobline_dev.support import receive
 from tests.api.helpers import add_job, move_to
 

@@ -15,6 +15,7 @@ from jobline.core.job import Job
 from jobline.core.queues import get_queue
 from jobline.core.states import JobState
 from jobline.domains.exports import jobs as export_jobs
+from jobline.domains.exports.queues import DATA_EXPORT
 from jobline.domains.rooms.tables import Room, RoomCategory, RoomStatus
 from jobline.domains.tasks.registry import SERVICE_METHODS
 from jobline.domains.waitlist.tables import (
@@ -244,7 +245,7 @@ def test_export_leads_adds_the_tenants_leads_export_once_however_often_it_runs(m
     done = run(memory_runtime, "customAsyncTask", ["LeadsService.exportLeads", ["t1", "csv"]])
     result = done.result["result"]
     export = memory_runtime.store.get(result["exportJobId"])
-    assert (export.queue, export.name, export.tenant_id) == (export_jobs.QUEUE, export_jobs.JOB_NAME, "t1")
+    assert (export.queue, export.name, export.tenant_id) == (DATA_EXPORT, export_jobs.JOB_NAME, "t1")
     assert (export.data["exportType"], export.data["format"]) == ("leads", "csv")
     assert result["checkStatusAt"] == f"/api/jobs/data-export/{export.id}/status"
     again = SERVICE_METHODS.get("LeadsService.exportLeads").call(
@@ -260,4 +261,4 @@ def test_export_leads_for_another_sub_account_fails_without_adding_anything(memo
     failed = memory_runtime.store.get(job.id)
     assert (failed.state, failed.attempts) == (JobState.FAILED, 1)
     assert "subAccountId is not the task's tenant" in failed.error
-    assert memory_runtime.store.counts(export_jobs.QUEUE)[JobState.WAITING] == 0
+    assert memory_runtime.store.counts(DATA_EXPORT)[JobState.WAITING] == 0

@@ -28,7 +28,10 @@ from jobline.api.schemas import (
 from jobline.api.tasks import TASK_QUEUE, check_task_role
 from jobline.core.errors import UnknownQueue
 from jobline.core.queues import get_queue
+from jobline.domains.bulk.queues import FILE_PROCESSING
 from jobline.domains.exports import objects
+from jobline.domains.exports.queues import DATA_EXPORT
+from jobline.domains.notifications.queues import EMAIL, SMS
 from jobline.engine import inline, operations
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
@@ -38,13 +41,12 @@ router = APIGatewayHttpRouter()
 
 # Route type → job name on the queue of the same name.
 JOB_NAMES: dict[str, str] = {
-    "email": "send-email",
-    "sms": "send-sms",
-    "data-export": "export",
-    "file-processing": "process-file",
-    "generic-task": "run-task",
+    EMAIL: "send-email",
+    SMS: "send-sms",
+    DATA_EXPORT: "export",
+    FILE_PROCESSING: "process-file",
+    TASK_QUEUE: "run-task",
 }
-FILE_QUEUE = "file-processing"
 
 TypePath = Annotated[
     str,
@@ -91,7 +93,7 @@ def add_from_request(
     check_sub_account(data, caller)
     if queue == TASK_QUEUE:
         check_task_role(data.get("task"), data.get("params"), caller)
-    if queue == FILE_QUEUE and "key" in data:
+    if queue == FILE_PROCESSING and "key" in data:
         # Refuse another tenant's object now, rather than as a failed job later.
         objects.check_tenant_key(str(data.get("key", "")), caller.tenant_id)
     try:

@@ -22,6 +22,8 @@ from jobline.api.schemas import JobCreatedAnswer, JobView, QueueNamePath, QueueP
 from jobline.core.errors import InvalidPayload, UnknownJobType
 from jobline.core.job import Job
 from jobline.core.queues import QUEUES, get_queue
+from jobline.domains.bulk.queues import BULK_UPLOAD_MECHANICS, BULK_UPLOAD_POLICIES, BULK_UPLOAD_SERVICE_PROVIDERS
+from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.engine import operations
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
@@ -33,10 +35,10 @@ TAGS = ["queues"]
 # Queues whose jobs are added through routes of their own, which check more than the payload
 # (the caller's room category, the caller's upload in S3).
 OWN_ROUTES = {
-    "room-generation": "POST /api/v1/room-generation",
-    "bulk-upload-mechanics": "POST /api/v1/bulk-upload/mechanics",
-    "bulk-upload-service-providers": "POST /api/v1/bulk-upload/service-providers",
-    "bulk-upload-policies": "POST /api/v1/bulk-upload/policies",
+    ROOM_GENERATION: "POST /api/v1/room-generation",
+    BULK_UPLOAD_MECHANICS: "POST /api/v1/bulk-upload/mechanics",
+    BULK_UPLOAD_SERVICE_PROVIDERS: "POST /api/v1/bulk-upload/service-providers",
+    BULK_UPLOAD_POLICIES: "POST /api/v1/bulk-upload/policies",
 }
 
 

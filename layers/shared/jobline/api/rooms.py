@@ -20,7 +20,7 @@ from jobline.api.envelope import Envelope, ok, responses
 from jobline.api.schemas import ApiModel, JobIdPath, JobView, QueueStatsView
 from jobline.core.errors import InvalidPayload
 from jobline.domains.rooms import service
-from jobline.domains.rooms.generation import QUEUE
+from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.domains.rooms.schemas import (
     CategoryId,
     DayBound,
@@ -145,7 +145,7 @@ def generate(
     responses=responses(HTTPStatus.NOT_FOUND),
 )
 def generation_job(job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[JobView]:
-    job = operations.get_job(runtime, job_id, queue=QUEUE, tenant_id=caller.scope)
+    job = operations.get_job(runtime, job_id, queue=ROOM_GENERATION, tenant_id=caller.scope)
     return Envelope(message="job found", data=JobView.of(job))
 
 
@@ -156,7 +156,7 @@ def generation_job(job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.Cal
     responses=responses(),
 )
 def generation_queue_stats(runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[QueueStatsView]:
-    stats = operations.queue_stats(runtime, QUEUE, tenant_id=caller.scope)
+    stats = operations.queue_stats(runtime, ROOM_GENERATION, tenant_id=caller.scope)
     return Envelope(message="queue stats", data=QueueStatsView.of(stats))
 
 

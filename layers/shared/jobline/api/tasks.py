@@ -28,13 +28,14 @@ from jobline.api.schemas import JobCreatedAnswer
 from jobline.core.errors import InvalidPayload
 from jobline.domains.tasks import jobs as task_jobs
 from jobline.domains.tasks import services as task_services
+from jobline.domains.tasks.queues import GENERIC_TASK
 from jobline.domains.tasks.registry import SERVICE_METHODS
 from jobline.engine.enqueue import JobOptions
 from jobline.runtime import Runtime
 
 router = APIGatewayHttpRouter()
 
-TASK_QUEUE = task_jobs.QUEUE
+TASK_QUEUE = GENERIC_TASK
 TASK_JOB = task_jobs.RUN_TASK
 NAME_PART = r"^[A-Za-z][A-Za-z0-9_]{0,63}$"
 Params = task_jobs.Params

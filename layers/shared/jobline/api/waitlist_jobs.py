@@ -32,6 +32,7 @@ from jobline.api.schemas import (
 )
 from jobline.auth import Principal
 from jobline.domains.waitlist import triggers
+from jobline.domains.waitlist.queues import WAITLIST_QUEUES
 from jobline.domains.waitlist.schemas import (
     CascadePayload,
     CleanupPayload,
@@ -44,19 +45,6 @@ from jobline.runtime import Runtime
 
 router = APIGatewayHttpRouter()
 TAGS = ["waitlist"]
-
-EXPIRED_HOLDS = "waitlist-expired-holds"
-CASCADE = "waitlist-cascade"
-NOTIFICATIONS = "waitlist-notifications"
-CLEANUP = "waitlist-cleanup"
-WAITLIST_QUEUES = (EXPIRED_HOLDS, CASCADE, NOTIFICATIONS, CLEANUP)
-# The job each trigger route enqueues: (queue, job name).
-TRIGGERS: dict[str, tuple[str, str]] = {
-    "expired-holds": (EXPIRED_HOLDS, "release-expired-holds"),
-    "cascade": (CASCADE, "cascade"),
-    "notifications": (NOTIFICATIONS, "retry-notifications"),
-    "cleanup": (CLEANUP, "nightly-cleanup"),
-}
 
 
 class _Trigger(BaseModel):
@@ -129,7 +117,7 @@ def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Rem
 
 
 def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Principal) -> Response[JobCreatedAnswer]:
-    queue, name = TRIGGERS[trigger]
+    queue, name = triggers.TRIGGERS[trigger]
     data = body.payload() if body else {}
     try:
         triggers.check(runtime, name, data, tenant_id=admin.tenant_id)

@@ -1,8 +1,9 @@
 """Discovery of every domain's job types and tables, by convention rather than a hand-kept list.
 
-Each domain under `jobline/domains/<domain>/` registers its job types in `jobs.py` and keeps its
-tables in `tables.py`. Functions that enqueue any job type (the API, the tick) load them all; a
-worker function imports only the job modules it runs.
+Each domain under `jobline/domains/<domain>/` declares its queues in `queues.py` (their settings in
+`DOMAIN_QUEUES`), registers its job types in `jobs.py` and keeps its tables in `tables.py`. The queue
+registry loads every domain's queues on first use; functions that enqueue any job type (the API,
+the tick) load every job type; a worker function imports only the job modules it runs.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import pkgutil
+from typing import TYPE_CHECKING
 
 import jobline.domains
+
+if TYPE_CHECKING:
+    from jobline.core.queues import QueueSettings
 
 # Job types of the platform itself, outside the domain packages.
 CORE_JOB_MODULES = ("jobline.engine.callbacks",)
@@ -37,3 +42,8 @@ def load_all_job_types() -> list[str]:
 def load_all_tables() -> list[str]:
     """Import every domain's `tables` module, so Base.metadata knows every table."""
     return _load("tables")
+
+
+def load_all_queues() -> list[QueueSettings]:
+    """Import every domain's `queues` module; returns their `DOMAIN_QUEUES`, domain by domain."""
+    return [queue for name in _load("queues") for queue in importlib.import_module(name).DOMAIN_QUEUES]

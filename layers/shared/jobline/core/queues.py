@@ -1,15 +1,19 @@
-"""The queue registry: every queue's settings in one place.
+"""The queue registry: the settings model, the worker functions, the presets the domains build
+their queues from, the platform's own `webhooks` queue, and the registry of every queue.
 
-template.yaml declares the same queues (SQS queue, DLQ, event source); a test reads the
-template and checks that both agree.
+Each domain declares its queues in `jobline.domains.<name>.queues`, with a constant per queue
+name; the registry finds them through the catalog. template.yaml declares the same queues (SQS
+queue, DLQ, event source); a test reads the template and checks that both agree.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from jobline.core import catalog
 from jobline.core.errors import UnknownQueue
 from jobline.core.retry import Backoff, BackoffKind
 
@@ -138,102 +142,94 @@ class QueueSettings(BaseModel):
 
 ROOM_WORKER = WorkerFunction(name="room_worker", logical_id="RoomWorkerFunction", timeout_seconds=300)
 NOTIFIER = WorkerFunction(name="notifier", logical_id="NotifierFunction", timeout_seconds=60)
-TASK_WORKER = WorkerFunction(name="task_worker", logical_id="TaskWorkerFunction", timeout_seconds=300, memory_mb=1024)
 WAITLIST_WORKER = WorkerFunction(name="waitlist_worker", logical_id="WaitlistWorkerFunction", timeout_seconds=60)
+TASK_WORKER = WorkerFunction(name="task_worker", logical_id="TaskWorkerFunction", timeout_seconds=300, memory_mb=1024)
+# Every worker function, in the order the registry lists their queues (as template.yaml does).
+WORKER_FUNCTIONS: dict[str, WorkerFunction] = {w.name: w for w in (ROOM_WORKER, NOTIFIER, WAITLIST_WORKER, TASK_WORKER)}
 
-_EXP_2S = Backoff(type=BackoffKind.EXPONENTIAL, delay=2)
-_EXP_1S = Backoff(type=BackoffKind.EXPONENTIAL, delay=1)
-_FIXED_5S = Backoff(type=BackoffKind.FIXED, delay=5)
+# Presets the domains' queue declarations share.
+EXPONENTIAL_FROM_1S = Backoff(type=BackoffKind.EXPONENTIAL, delay=1)
+EXPONENTIAL_FROM_2S = Backoff(type=BackoffKind.EXPONENTIAL, delay=2)
+# The BullMQ system's removeOnComplete (24 h or 1,000 jobs) and removeOnFail (7 days or 5,000 jobs).
+KEEP_A_DAY = Retention(count=1_000, age_seconds=DAY)
+KEEP_A_WEEK = Retention(count=5_000, age_seconds=7 * DAY)
 
 
-def _queue(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
+def queue_settings(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
     """A queue whose template resource is named after it: `room-generation` → `RoomGenerationQueue`."""
     logical_id = "".join(part.title() for part in name.split("-")) + "Queue"
     return QueueSettings(name=name, logical_id=logical_id, consumer=consumer, **settings)
 
 
-def _notification(name: str, **settings: Any) -> QueueSettings:
-    # The first try and 3 retries, after 1 s, 2 s and 4 s.
-    return _queue(name, NOTIFIER, **{"attempts": 4, "backoff": _EXP_1S, "job_timeout_seconds": 50, **settings})
+def notification_queue(name: str, **settings: Any) -> QueueSettings:
+    """A queue of the notifier's: the first try and 3 retries, after 1 s, 2 s and 4 s, unless `settings` say else."""
+    defaults = {"attempts": 4, "backoff": EXPONENTIAL_FROM_1S, "job_timeout_seconds": 50}
+    return queue_settings(name, NOTIFIER, **{**defaults, **settings})
 
 
-def _one_at_a_time(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
-    # Long jobs (a year of rooms, an upload, an export): one per invocation, so one slow job
-    # never holds nine others past their visibility timeout.
-    return _queue(name, consumer, batch_size=1, **{"attempts": 3, "backoff": _EXP_2S, **settings})
+def one_at_a_time_queue(name: str, consumer: WorkerFunction, **settings: Any) -> QueueSettings:
+    """A queue of long jobs (a year of rooms, an upload, an export): one per invocation, so one slow
+    job never holds nine others past their visibility timeout."""
+    return queue_settings(name, consumer, batch_size=1, **{"attempts": 3, "backoff": EXPONENTIAL_FROM_2S, **settings})
 
 
-_PER_MINUTE_50 = RateLimit(max_jobs=50, per_seconds=60)
-# The BullMQ system's removeOnComplete (24 h or 1,000 jobs) and removeOnFail (7 days or 5,000 jobs).
-_KEEP_A_DAY = Retention(count=1_000, age_seconds=DAY)
-_KEEP_A_WEEK = Retention(count=5_000, age_seconds=7 * DAY)
+# The platform's own queue: signed callbacks, which a job of any queue may ask for.
+WEBHOOKS = "webhooks"
+# The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
+_WEBHOOKS_QUEUE = queue_settings(
+    WEBHOOKS, NOTIFIER, attempts=6, backoff=EXPONENTIAL_FROM_2S, job_timeout_seconds=30, internal=True
+)
 
-QUEUES: dict[str, QueueSettings] = {
-    q.name: q
-    for q in (
-        _one_at_a_time(
-            "room-generation",
-            ROOM_WORKER,
-            attempts=4,  # the first try and 3 retries, after 2 s, 4 s and 8 s
-            job_timeout_seconds=240,
-            keep_completed=Retention(count=100, age_seconds=7 * DAY),
-            keep_failed=Retention(count=50, age_seconds=14 * DAY),
-        ),
-        # Seed 002's email queue: 5 attempts, exponential backoff from 1 s, priority 3 (higher).
-        _notification(
-            "email",
-            attempts=5,
-            rate_limit=_PER_MINUTE_50,
-            priority_lane=True,
-            default_priority=3,
-            keep_completed=_KEEP_A_DAY,
-        ),
-        _notification("sms", rate_limit=_PER_MINUTE_50, priority_lane=True),
-        _notification("waitlist-notifications", internal=True),
-        # The first try and 5 retries, after 2, 4, 8, 16 and 32 s.
-        _queue("webhooks", NOTIFIER, attempts=6, backoff=_EXP_2S, job_timeout_seconds=30, internal=True),
-        # Seed 003's policies: expired holds 3 attempts (exponential), cleanup 2 attempts (fixed delay).
-        _one_at_a_time("waitlist-expired-holds", WAITLIST_WORKER, attempts=3, job_timeout_seconds=50, internal=True),
-        _queue("waitlist-cascade", WAITLIST_WORKER, attempts=5, backoff=_EXP_2S, job_timeout_seconds=50, internal=True),
-        _one_at_a_time(
-            "waitlist-cleanup", WAITLIST_WORKER, attempts=2, backoff=_FIXED_5S, job_timeout_seconds=50, internal=True
-        ),
-        _one_at_a_time("data-export", TASK_WORKER, job_timeout_seconds=240),
-        _one_at_a_time("file-processing", TASK_WORKER, job_timeout_seconds=240),
-        _queue("generic-task", TASK_WORKER, attempts=3, backoff=_EXP_2S, job_timeout_seconds=60, priority_lane=True),
-        _one_at_a_time("bulk-upload-mechanics", TASK_WORKER, job_timeout_seconds=240),
-        _one_at_a_time("bulk-upload-service-providers", TASK_WORKER, job_timeout_seconds=240),
-        _one_at_a_time("bulk-upload-policies", TASK_WORKER, job_timeout_seconds=240),
-        # The BullMQ system's (seed 002) export, ai and scheduled queues, with its defaults.
-        _one_at_a_time(
-            "export",
-            TASK_WORKER,
-            attempts=2,
-            job_timeout_seconds=240,
-            concurrency=2,
-            default_priority=5,
-            rate_limit=RateLimit(max_jobs=10, per_seconds=60),
-            keep_completed=_KEEP_A_DAY,
-            keep_failed=_KEEP_A_WEEK,
-        ),
-        # One at a time: a model call may take the whole 60 s timeout.
-        _one_at_a_time(
-            "ai",
-            TASK_WORKER,
-            attempts=3,
-            job_timeout_seconds=60,
-            concurrency=3,
-            default_priority=7,
-            rate_limit=RateLimit(max_jobs=20, per_seconds=60),
-            keep_completed=_KEEP_A_DAY,
-        ),
-        _one_at_a_time(
-            "scheduled", TASK_WORKER, attempts=3, job_timeout_seconds=240, concurrency=2, default_priority=5
-        ),
-    )
-}
 
-WORKER_FUNCTIONS: dict[str, WorkerFunction] = {q.consumer.name: q.consumer for q in QUEUES.values()}
+class QueueRegistry(MutableMapping[str, QueueSettings]):
+    """Every queue by name: the platform's own and each domain's (`jobline.domains.<name>.queues`).
+
+    Filled on first use, not at import, so that no caller has to load the domains first and a
+    domain's queue module may import this one. Listed by consumer, in WORKER_FUNCTIONS order (as
+    template.yaml lists the event sources), then in the catalog's order. Writable so a test may
+    add a queue of its own.
+    """
+
+    def __init__(self) -> None:
+        self._queues: dict[str, QueueSettings] | None = None
+
+    def _loaded(self) -> dict[str, QueueSettings]:
+        if self._queues is None:
+            self._queues = _every_declared_queue()
+        return self._queues
+
+    def __getitem__(self, name: str) -> QueueSettings:
+        return self._loaded()[name]
+
+    def __setitem__(self, name: str, settings: QueueSettings) -> None:
+        self._loaded()[name] = settings
+
+    def __delitem__(self, name: str) -> None:
+        del self._loaded()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._loaded())
+
+    def __len__(self) -> int:
+        return len(self._loaded())
+
+
+def _every_declared_queue() -> dict[str, QueueSettings]:
+    """The registry's content; a name declared twice, or a consumer that is no worker function, raises."""
+    declared = [*catalog.load_all_queues(), _WEBHOOKS_QUEUE]
+    unknown = [q.name for q in declared if q.consumer.name not in WORKER_FUNCTIONS]
+    if unknown:
+        raise ValueError(f"queues {unknown} are consumed by no function of WORKER_FUNCTIONS")
+    rank = {name: position for position, name in enumerate(WORKER_FUNCTIONS)}
+    queues: dict[str, QueueSettings] = {}
+    for queue in sorted(declared, key=lambda q: rank[q.consumer.name]):
+        if queue.name in queues:
+            raise ValueError(f"queue {queue.name!r} is declared twice")
+        queues[queue.name] = queue
+    return queues
+
+
+QUEUES = QueueRegistry()
 
 
 def get_queue(name: str) -> QueueSettings:

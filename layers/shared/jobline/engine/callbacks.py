@@ -21,9 +21,10 @@ from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
 from jobline.core.context import JobContext
 from jobline.core.errors import UnrecoverableError
+from jobline.core.queues import WEBHOOKS
 from jobline.core.registry import job_type
 
-QUEUE = "webhooks"
+QUEUE = WEBHOOKS
 JOB_NAME = "deliver-callback"
 TIMEOUT_SECONDS = 10
 SIGNATURE_HEADER = "X-Jobline-Signature"

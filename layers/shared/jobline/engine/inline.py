@@ -13,6 +13,8 @@ from jobline.core.job import Job, JobMessage, new_job_id
 from jobline.core.registry import get_job_type
 from jobline.core.states import JobState
 from jobline.core.timeouts import run_with_timeout
+from jobline.domains.exports.queues import DATA_EXPORT, EXPORT
+from jobline.domains.notifications.queues import EMAIL
 from jobline.engine.outcomes import RedeliverLater
 from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
@@ -74,7 +76,7 @@ def is_unavailable(exc: BaseException) -> bool:
 # Queues whose jobs run in the request when the queue or the job store cannot take them, as the
 # BullMQ system's "enhanced services" fell back to synchronous work: e-mails and exports are
 # idempotent and fit in a request. (Room generation has its own fallback, in rooms.service.)
-SYNC_FALLBACK_QUEUES = frozenset({"email", "export", "data-export"})
+SYNC_FALLBACK_QUEUES = frozenset({EMAIL, EXPORT, DATA_EXPORT})
 
 
 class DetachedContext(JobContext):

@@ -12,14 +12,14 @@ from typing import Any
 from jobline.core.context import JobContext
 from jobline.core.registry import job_type
 from jobline.domains.ai import bedrock, service
+from jobline.domains.ai.queues import AI
 from jobline.domains.ai.schemas import DelayRisk, PackageRecommendations
 
-QUEUE = "ai"
 PACKAGE_RECOMMENDATIONS = "package-recommendations"
 DELAY_RISK = "delay-risk"
 
 
-@job_type(QUEUE, PACKAGE_RECOMMENDATIONS, payload=PackageRecommendations)
+@job_type(AI, PACKAGE_RECOMMENDATIONS, payload=PackageRecommendations)
 def package_recommendations(payload: PackageRecommendations, ctx: JobContext) -> dict[str, Any]:
     """Recommend the tenant's packages (room categories) to the user, with a reason and score each."""
     runtime = ctx.runtime
@@ -37,7 +37,7 @@ def package_recommendations(payload: PackageRecommendations, ctx: JobContext) ->
     return result
 
 
-@job_type(QUEUE, DELAY_RISK, payload=DelayRisk)
+@job_type(AI, DELAY_RISK, payload=DelayRisk)
 def delay_risk(payload: DelayRisk, ctx: JobContext) -> dict[str, Any]:
     """Estimate how likely the transfer from origin to destination at the scheduled time runs late."""
     runtime = ctx.runtime
@@ -54,5 +54,5 @@ def delay_risk(payload: DelayRisk, ctx: JobContext) -> dict[str, Any]:
 
 def register() -> None:
     """Register the job types again (idempotent), for a registry that was reset after import."""
-    job_type(QUEUE, PACKAGE_RECOMMENDATIONS, payload=PackageRecommendations)(package_recommendations)
-    job_type(QUEUE, DELAY_RISK, payload=DelayRisk)(delay_risk)
+    job_type(AI, PACKAGE_RECOMMENDATIONS, payload=PackageRecommendations)(package_recommendations)
+    job_type(AI, DELAY_RISK, payload=DelayRisk)(delay_risk)

@@ -14,18 +14,18 @@ from jobline.core.errors import UnrecoverableError
 from jobline.core.registry import job_type
 from jobline.domains.bulk import report
 from jobline.domains.bulk.kinds import JOB_NAME, KINDS, get_kind
+from jobline.domains.bulk.queues import FILE_PROCESSING
 from jobline.domains.bulk.schemas import BulkUploadPayload, FileProcessingPayload
 from jobline.domains.bulk.sources import Malformed, S3Records
 from jobline.domains.bulk.upload import run_bulk_upload
 from jobline.domains.exports import objects
 
-FILE_QUEUE = "file-processing"
 FILE_JOB = "process-file"
 # Progress is written every this many records (when the percentage moved).
 PROGRESS_EVERY = 5_000
 
 
-@job_type(FILE_QUEUE, FILE_JOB, payload=FileProcessingPayload)
+@job_type(FILE_PROCESSING, FILE_JOB, payload=FileProcessingPayload)
 def process_file(payload: FileProcessingPayload, ctx: JobContext) -> dict[str, Any]:
     """Count, hash and optionally validate the records of `uploads/<tenant>/…` object `key`."""
     try:

@@ -6,6 +6,7 @@ import dataclasses
 
 import sqlalchemy as sa
 
+from jobline.domains.bulk.queues import BULK_UPLOAD_MECHANICS, BULK_UPLOAD_POLICIES, BULK_UPLOAD_SERVICE_PROVIDERS
 from jobline.domains.bulk.schemas import BulkKindName, MechanicRow, PolicyRow, RowModel, ServiceProviderRow
 from jobline.domains.bulk.tables import Mechanic, Policy, ServiceProvider
 from jobline.postgres.orm import Base
@@ -18,13 +19,10 @@ class BulkKind:
     """What a bulk upload of one kind writes, and the key that makes a row the same row."""
 
     name: BulkKindName
+    queue: str  # the queue its uploads run on
     row_model: type[RowModel]
     model: type[Base]
     key: str  # the natural key column (unique with organisation_id)
-
-    @property
-    def queue(self) -> str:
-        return f"bulk-upload-{self.name.value}"
 
     @property
     def table(self) -> sa.Table:
@@ -50,9 +48,23 @@ class BulkKind:
 KINDS: dict[BulkKindName, BulkKind] = {
     kind.name: kind
     for kind in (
-        BulkKind(name=BulkKindName.MECHANICS, row_model=MechanicRow, model=Mechanic, key="email"),
-        BulkKind(name=BulkKindName.SERVICE_PROVIDERS, row_model=ServiceProviderRow, model=ServiceProvider, key="email"),
-        BulkKind(name=BulkKindName.POLICIES, row_model=PolicyRow, model=Policy, key="policy_number"),
+        BulkKind(
+            name=BulkKindName.MECHANICS, queue=BULK_UPLOAD_MECHANICS, row_model=MechanicRow, model=Mechanic, key="email"
+        ),
+        BulkKind(
+            name=BulkKindName.SERVICE_PROVIDERS,
+            queue=BULK_UPLOAD_SERVICE_PROVIDERS,
+            row_model=ServiceProviderRow,
+            model=ServiceProvider,
+            key="email",
+        ),
+        BulkKind(
+            name=BulkKindName.POLICIES,
+            queue=BULK_UPLOAD_POLICIES,
+            row_model=PolicyRow,
+            model=Policy,
+            key="policy_number",
+        ),
     )
 }
 _BY_QUEUE = {kind.queue: kind for kind in KINDS.values()}

@@ -18,13 +18,12 @@ from jobline.domains.exports import objects, revenue, sources
 from jobline.domains.exports.formats import FILE_TYPES, csv_bytes, defuse, table_writer
 from jobline.domains.exports.multipart import DEFAULT_PART_SIZE, S3ObjectWriter
 from jobline.domains.exports.pdf import PdfDocument
+from jobline.domains.exports.queues import DATA_EXPORT, EXPORT
 from jobline.domains.exports.schemas import BookingsCsv, ExportPayload, RevenuePdf, UsersCsv, export_summary
 
 __all__ = ["csv_bytes", "defuse"]  # where the tests and older callers found them
 
-QUEUE = "data-export"
 JOB_NAME = "export"
-EXPORT_QUEUE = "export"
 # Rows per fetch from the server-side cursor: memory stays at one batch plus one part.
 FETCH_ROWS = 2_000
 # Tests lower this to S3's minimum to see several parts from a few MiB of rows.
@@ -108,25 +107,25 @@ def run_export(payload: ExportPayload, ctx: JobContext) -> dict[str, Any]:
     }
 
 
-@job_type(QUEUE, JOB_NAME, payload=ExportPayload)
+@job_type(DATA_EXPORT, JOB_NAME, payload=ExportPayload)
 def export(payload: ExportPayload, ctx: JobContext) -> dict[str, Any]:
     """Seed 001's data export: any type, in csv, excel or pdf."""
     return run_export(payload, ctx)
 
 
-@job_type(EXPORT_QUEUE, "bookings-csv", payload=BookingsCsv)
+@job_type(EXPORT, "bookings-csv", payload=BookingsCsv)
 def bookings_csv(payload: BookingsCsv, ctx: JobContext) -> dict[str, Any]:
     """Seed 002's bookings export: the booked rooms, as CSV."""
     return run_export(payload.as_export(), ctx)
 
 
-@job_type(EXPORT_QUEUE, "users-csv", payload=UsersCsv)
+@job_type(EXPORT, "users-csv", payload=UsersCsv)
 def users_csv(payload: UsersCsv, ctx: JobContext) -> dict[str, Any]:
     """Seed 002's users export: the tenant's people with their role, as CSV."""
     return run_export(payload.as_export(), ctx)
 
 
-@job_type(EXPORT_QUEUE, "revenue-pdf", payload=RevenuePdf)
+@job_type(EXPORT, "revenue-pdf", payload=RevenuePdf)
 def revenue_pdf(payload: RevenuePdf, ctx: JobContext) -> dict[str, Any]:
     """Seed 002's revenue report: the booked rooms' revenue over the period, as a PDF."""
     runtime = ctx.runtime

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session
 from jobline.core.errors import InvalidPayload
 from jobline.core.registry import get_job_type
 from jobline.domains.marketing.tables import Campaign, CampaignStatus
-from jobline.domains.notifications.jobs import EMAIL_QUEUE, SEND_EMAIL
+from jobline.domains.notifications.jobs import SEND_EMAIL
+from jobline.domains.notifications.queues import EMAIL
 from jobline.domains.notifications.recipients import MAX_RECIPIENTS
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.runtime import Runtime
@@ -67,7 +68,7 @@ def email_payloads(campaign: Campaign) -> list[dict[str, Any]]:
     """The campaign's `send-email` payloads, a thousand recipients each, checked as enqueue will check them."""
     content = {key: value for key, value in (("html", campaign.html), ("text", campaign.text)) if value is not None}
     chunks = [campaign.recipients[i : i + MAX_RECIPIENTS] for i in range(0, len(campaign.recipients), MAX_RECIPIENTS)]
-    email = get_job_type(EMAIL_QUEUE, SEND_EMAIL)
+    email = get_job_type(EMAIL, SEND_EMAIL)
     # All checked before any is queued: a campaign is sent whole or not at all.
     return [
         email.validate({"to": chunk, "subject": campaign.subject, "campaignId": str(campaign.id), **content})
@@ -91,7 +92,7 @@ def send(runtime: Runtime, campaign: Campaign, *, user_id: str | None) -> Outcom
     for index, payload in enumerate(payloads):
         enqueued = enqueue(
             runtime,
-            queue=EMAIL_QUEUE,
+            queue=EMAIL,
             name=SEND_EMAIL,
             data=payload,
             tenant_id=campaign.tenant_id,

@@ -17,8 +17,8 @@ from jobline.core.context import JobContext
 from jobline.core.registry import job_type
 from jobline.domains.exports import objects
 from jobline.domains.marketing import campaigns, sitemap
+from jobline.domains.marketing.queues import SCHEDULED
 
-QUEUE = "scheduled"
 PROCESS_CAMPAIGNS = "process-campaigns"
 UPDATE_SITEMAP = "update-sitemap"
 
@@ -39,7 +39,7 @@ class UpdateSitemap(BaseModel):
     base_url: AnyHttpUrl | None = Field(default=None, alias="baseUrl")
 
 
-@job_type(QUEUE, PROCESS_CAMPAIGNS, payload=ProcessCampaigns)
+@job_type(SCHEDULED, PROCESS_CAMPAIGNS, payload=ProcessCampaigns)
 def process_campaigns(payload: ProcessCampaigns, ctx: JobContext) -> dict[str, Any]:
     """Send the tenant's campaigns due by now as e-mail jobs; report each campaign sent or failed."""
     runtime = ctx.runtime
@@ -66,7 +66,7 @@ def process_campaigns(payload: ProcessCampaigns, ctx: JobContext) -> dict[str, A
     }
 
 
-@job_type(QUEUE, UPDATE_SITEMAP, payload=UpdateSitemap)
+@job_type(SCHEDULED, UPDATE_SITEMAP, payload=UpdateSitemap)
 def update_sitemap(payload: UpdateSitemap, ctx: JobContext) -> dict[str, Any]:
     """Write the tenant's sitemap.xml to S3; the result names its key and links to it for an hour."""
     runtime = ctx.runtime
@@ -99,5 +99,5 @@ def update_sitemap(payload: UpdateSitemap, ctx: JobContext) -> dict[str, Any]:
 
 def register() -> None:
     """Register the job types again (idempotent), for a registry that was reset after import."""
-    job_type(QUEUE, PROCESS_CAMPAIGNS, payload=ProcessCampaigns)(process_campaigns)
-    job_type(QUEUE, UPDATE_SITEMAP, payload=UpdateSitemap)(update_sitemap)
+    job_type(SCHEDULED, PROCESS_CAMPAIGNS, payload=ProcessCampaigns)(process_campaigns)
+    job_type(SCHEDULED, UPDATE_SITEMAP, payload=UpdateSitemap)(update_sitemap)

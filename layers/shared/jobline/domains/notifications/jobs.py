@@ -15,12 +15,11 @@ from jobline.core.context import JobContext
 from jobline.core.registry import JobFunction, job_type
 from jobline.domains.notifications import booking, channels, delivery, templates
 from jobline.domains.notifications.booking import BookingConfirmationJob
+from jobline.domains.notifications.queues import EMAIL, SMS
 from jobline.domains.notifications.schemas import EmailJob, SmsJob
 
-EMAIL_QUEUE = "email"
 SEND_EMAIL = "send-email"
 BOOKING_CONFIRMATION = "booking-confirmation"
-SMS_QUEUE = "sms"
 SEND_SMS = "send-sms"
 
 
@@ -33,20 +32,20 @@ def _send_to_each(ctx: JobContext, recipients: list[str], content: templates.Ren
     return delivery.deliver(ctx, channel="email", recipients=recipients, send=send)
 
 
-@job_type(EMAIL_QUEUE, SEND_EMAIL, payload=EmailJob)
+@job_type(EMAIL, SEND_EMAIL, payload=EmailJob)
 def send_email(payload: EmailJob, ctx: JobContext) -> dict[str, Any]:
     """Send one e-mail to each recipient from the configured sender; the result reports each recipient."""
     return _send_to_each(ctx, payload.recipients, payload.content())
 
 
-@job_type(EMAIL_QUEUE, BOOKING_CONFIRMATION, payload=BookingConfirmationJob)
+@job_type(EMAIL, BOOKING_CONFIRMATION, payload=BookingConfirmationJob)
 def send_booking_confirmation(payload: BookingConfirmationJob, ctx: JobContext) -> dict[str, Any]:
     """E-mail the user the confirmation of their booking; the result is the delivery report and the booking."""
     report = _send_to_each(ctx, [payload.user.email], booking.render(payload.booking, payload.user))
     return {**report, "bookingId": payload.booking.reference}
 
 
-@job_type(SMS_QUEUE, SEND_SMS, payload=SmsJob)
+@job_type(SMS, SEND_SMS, payload=SmsJob)
 def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
     """Send the text message to each phone number; the result reports each recipient."""
 
@@ -58,9 +57,9 @@ def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
 
 # (queue, name, payload model, function) of every job type this module registers.
 JOB_TYPES: tuple[tuple[str, str, type[BaseModel], JobFunction], ...] = (
-    (EMAIL_QUEUE, SEND_EMAIL, EmailJob, send_email),
-    (EMAIL_QUEUE, BOOKING_CONFIRMATION, BookingConfirmationJob, send_booking_confirmation),
-    (SMS_QUEUE, SEND_SMS, SmsJob, send_sms),
+    (EMAIL, SEND_EMAIL, EmailJob, send_email),
+    (EMAIL, BOOKING_CONFIRMATION, BookingConfirmationJob, send_booking_confirmation),
+    (SMS, SEND_SMS, SmsJob, send_sms),
 )
 
 

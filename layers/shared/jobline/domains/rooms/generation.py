@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session
 from jobline.domains.rooms.schemas import GenerateRoomsPayload
 from jobline.domains.rooms.tables import Room, RoomCategory
 
-QUEUE = "room-generation"
 JOB_NAME = "generate-rooms"
 
 

@@ -7,11 +7,12 @@ from typing import Any
 from jobline.core.context import JobContext
 from jobline.core.errors import UnrecoverableError
 from jobline.core.registry import job_type
-from jobline.domains.rooms.generation import JOB_NAME, QUEUE, create_rooms, find_category, generation_result
+from jobline.domains.rooms.generation import JOB_NAME, create_rooms, find_category, generation_result
+from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.domains.rooms.schemas import GenerateRoomsPayload
 
 
-@job_type(QUEUE, JOB_NAME, payload=GenerateRoomsPayload)
+@job_type(ROOM_GENERATION, JOB_NAME, payload=GenerateRoomsPayload)
 def generate_rooms(payload: GenerateRoomsPayload, ctx: JobContext) -> dict[str, Any]:
     """Create one room per day of the range, one statement per batch, with progress after each."""
     # One session and one transaction per job: a commit per batch would cost a WAL flush

@@ -17,7 +17,8 @@ from jobline.core.errors import Conflict, EnqueueFailed, InvalidPayload, NotFoun
 from jobline.core.job import Job
 from jobline.core.states import JobState
 from jobline.domains.rooms import jobs as _jobs  # noqa: F401 - the job type must be registered to enqueue it
-from jobline.domains.rooms.generation import JOB_NAME, QUEUE, days_in, find_category
+from jobline.domains.rooms.generation import JOB_NAME, days_in, find_category
+from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.domains.rooms.schemas import (
     GenerateRoomsPayload,
     RoomCategoryCreate,
@@ -135,7 +136,7 @@ def request_generation(
     payload = GenerateRoomsPayload.model_validate(request.model_dump(include=set(GenerateRoomsPayload.model_fields)))
     data = payload.model_dump(mode="json", by_alias=True)
     submit = functools.partial(
-        enqueue, runtime, queue=QUEUE, name=JOB_NAME, data=data, tenant_id=tenant_id, user_id=user_id
+        enqueue, runtime, queue=ROOM_GENERATION, name=JOB_NAME, data=data, tenant_id=tenant_id, user_id=user_id
     )
     days = days_in(request.first_day, request.last_day)
     scheduled = request.schedule_type is ScheduleType.SCHEDULED
@@ -166,12 +167,12 @@ def request_generation(
         logger.warning(
             "room generation queue unavailable: generating in the request",
             exc_info=True,
-            extra={"queue": QUEUE, "tenant_id": tenant_id, "days": days},
+            extra={"queue": ROOM_GENERATION, "tenant_id": tenant_id, "days": days},
         )
         budget = inline.REQUEST_BUDGET_SECONDS if remaining_seconds is None else remaining_seconds
         job = inline.run_in_request(
             runtime,
-            queue=QUEUE,
+            queue=ROOM_GENERATION,
             name=JOB_NAME,
             data=data,
             tenant_id=tenant_id,

@@ -12,10 +12,11 @@ from pydantic import AfterValidator, AliasChoices, BeforeValidator, Field, Valid
 from jobline.core.context import JobContext
 from jobline.core.errors import UnrecoverableError
 from jobline.core.queues import get_queue
+from jobline.domains.tasks.queues import GENERIC_TASK
 from jobline.domains.tasks.registry import TaskParams, task
 
 # No delay can outlast the generic-task queue's job timeout; a shorter per-job timeout is checked at run time.
-MAX_DELAY_MS = get_queue("generic-task").job_timeout_seconds * 1_000
+MAX_DELAY_MS = get_queue(GENERIC_TASK).job_timeout_seconds * 1_000
 MAX_ITEMS = 10_000
 PROGRESS_EVERY = 1_000
 MAX_TEXT_CHARS = 10_000

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from jobline.core.context import JobContext
 from jobline.core.errors import InvalidPayload, UnrecoverableError
 from jobline.domains.exports import jobs as export_jobs
+from jobline.domains.exports.queues import DATA_EXPORT
 from jobline.domains.tasks.compute import OUT_OF_RANGE, ColumnProfile, Row, profile_rows
 from jobline.domains.tasks.registry import TaskParams, service_method
 from jobline.engine import enqueue
@@ -46,7 +47,7 @@ def export_leads(args: ExportLeadsArgs, ctx: JobContext) -> dict[str, Any]:
     try:
         added = enqueue.enqueue(
             ctx.runtime,
-            queue=export_jobs.QUEUE,
+            queue=DATA_EXPORT,
             name=export_jobs.JOB_NAME,
             data=data,
             tenant_id=ctx.tenant_id,

@@ -27,9 +27,9 @@ from pydantic import (
 from jobline.core.context import JobContext
 from jobline.core.registry import job_type
 from jobline.domains.tasks import cleanup, compute, data_services, queue_tasks, reports, services
+from jobline.domains.tasks.queues import GENERIC_TASK
 from jobline.domains.tasks.registry import SERVICE_METHODS, TASKS, UnknownTask
 
-QUEUE = "generic-task"
 RUN_TASK = "run-task"
 SUB_ACCOUNT = "subAccountId"
 # Importing their modules registered the built-ins; naming them here keeps that import explicit.
@@ -102,7 +102,7 @@ class RunTask(BaseModel):
         return TASKS.fit(info.data.get("task"), params)
 
 
-@job_type(QUEUE, RUN_TASK, payload=RunTask)
+@job_type(GENERIC_TASK, RUN_TASK, payload=RunTask)
 def run_task(payload: RunTask, ctx: JobContext) -> Any:
     """Run the task; a failure is the attempt's failure, retried with the queue's backoff."""
     title = f" ({payload.title})" if payload.title else ""
@@ -167,4 +167,4 @@ def _foreign_in(positional: tuple[str, ...], args: Any, tenant_id: str, prefix: 
 
 def register() -> None:
     """Register the job type again (idempotent), for a registry that was reset after import."""
-    job_type(QUEUE, RUN_TASK, payload=RunTask)(run_task)
+    job_type(GENERIC_TASK, RUN_TASK, payload=RunTask)(run_task)

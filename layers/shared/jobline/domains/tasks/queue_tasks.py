@@ -9,14 +9,15 @@ from pydantic import AliasChoices, ConfigDict, Field, model_validator
 from jobline.core.context import JobContext
 from jobline.core.errors import InvalidPayload, UnrecoverableError
 from jobline.domains.notifications import jobs as notification_jobs
+from jobline.domains.notifications import queues as notification_queues
 from jobline.domains.notifications.schemas import EmailJob, SmsJob
 from jobline.domains.tasks.registry import TaskParams, task
 from jobline.engine import enqueue
 
 # Channel → (queue, job name, payload model) of the notification job it enqueues.
 CHANNELS: dict[str, tuple[str, str, type[EmailJob] | type[SmsJob]]] = {
-    "email": (notification_jobs.EMAIL_QUEUE, notification_jobs.SEND_EMAIL, EmailJob),
-    "sms": (notification_jobs.SMS_QUEUE, notification_jobs.SEND_SMS, SmsJob),
+    "email": (notification_queues.EMAIL, notification_jobs.SEND_EMAIL, EmailJob),
+    "sms": (notification_queues.SMS, notification_jobs.SEND_SMS, SmsJob),
 }
 # An e-mail sent as seed 001's `sendNotification('email', recipients, message)` gets the
 # message's first line, this long at most, as its subject.

@@ -17,13 +17,13 @@ from sqlalchemy.orm import Session
 from jobline.core.errors import EnqueueFailed
 from jobline.core.job import Job
 from jobline.domains.waitlist import notify
+from jobline.domains.waitlist.queues import CASCADE
 from jobline.domains.waitlist.records import Audit, audit
 from jobline.domains.waitlist.tables import Entry, EntryStatus, Hold, HoldStatus, NotificationKind, Slot, SlotStatus
 from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
 from jobline.telemetry.observability import logger
 
-QUEUE = "waitlist-cascade"
 JOB = "cascade"
 # Slots whose holds one transaction expires; a larger backlog takes several.
 EXPIRE_BATCH = 500
@@ -182,7 +182,7 @@ def cascade_tenant(runtime: Runtime, *, tenant_id: str) -> list[Offer]:
 def enqueue_cascade(runtime: Runtime, *, tenant_id: str, slot_id: uuid.UUID) -> Job | None:
     """Queue a cascade of the slot; None if the queue could not be reached (the per-minute sweep finds the slot)."""
     try:
-        return enqueue(runtime, queue=QUEUE, name=JOB, data={"slotId": str(slot_id)}, tenant_id=tenant_id).job
+        return enqueue(runtime, queue=CASCADE, name=JOB, data={"slotId": str(slot_id)}, tenant_id=tenant_id).job
     except EnqueueFailed:
         logger.exception("cascade not queued", extra={"tenant_id": tenant_id, "slot_id": slot_id})
         return None

@@ -13,6 +13,7 @@ from jobline.core.errors import UnrecoverableError
 from jobline.core.registry import job_type
 from jobline.domains.waitlist import cascade, notify, records
 from jobline.domains.waitlist.cascade import Offer, Previous
+from jobline.domains.waitlist.queues import CASCADE, CLEANUP, EXPIRED_HOLDS, NOTIFICATIONS, WAITLIST_QUEUES
 from jobline.domains.waitlist.schemas import (
     CascadePayload,
     CleanupPayload,
@@ -23,11 +24,8 @@ from jobline.domains.waitlist.schemas import (
 from jobline.domains.waitlist.tables import HoldStatus, NotificationStatus
 from jobline.engine import operations
 
-EXPIRED_HOLDS_QUEUE = "waitlist-expired-holds"
 RELEASE_EXPIRED_JOB = "release-expired-holds"
-CLEANUP_QUEUE = "waitlist-cleanup"
 CLEANUP_JOB = "nightly-cleanup"
-WAITLIST_QUEUES = (EXPIRED_HOLDS_QUEUE, cascade.QUEUE, notify.QUEUE, CLEANUP_QUEUE)
 
 
 def _offer_view(offer: Offer) -> dict[str, Any]:
@@ -47,7 +45,7 @@ def _previous(payload: CascadePayload) -> Previous | None:
     return Previous(entry_id=payload.previous_entry_id, reason=HoldStatus(payload.reason or "declined"))
 
 
-@job_type(cascade.QUEUE, cascade.JOB, payload=CascadePayload)
+@job_type(CASCADE, cascade.JOB, payload=CascadePayload)
 def run_cascade(payload: CascadePayload, ctx: JobContext) -> dict[str, Any]:
     """Offer the named slot (after closing the previous entry's hold, when named), or every free slot of the
     tenant that someone waits for."""
@@ -75,7 +73,7 @@ def run_cascade(payload: CascadePayload, ctx: JobContext) -> dict[str, Any]:
     return result
 
 
-@job_type(EXPIRED_HOLDS_QUEUE, RELEASE_EXPIRED_JOB, payload=ReleaseExpiredPayload)
+@job_type(EXPIRED_HOLDS, RELEASE_EXPIRED_JOB, payload=ReleaseExpiredPayload)
 def run_release_expired_holds(payload: ReleaseExpiredPayload, ctx: JobContext) -> dict[str, int]:
     """Expire due holds of every tenant, or of the job's tenant when the data names it, and cascade."""
     # Expiring what is overdue anyway is harmless across tenants; aiming at another one is not allowed.
@@ -84,7 +82,7 @@ def run_release_expired_holds(payload: ReleaseExpiredPayload, ctx: JobContext) -
     return {"released": cascade.release_expired_holds(ctx.runtime, tenant_id=payload.tenant_id)}
 
 
-@job_type(notify.QUEUE, notify.SEND_JOB, payload=SendNotificationPayload)
+@job_type(NOTIFICATIONS, notify.SEND_JOB, payload=SendNotificationPayload)
 def run_send_notification(payload: SendNotificationPayload, ctx: JobContext) -> dict[str, Any]:
     """Send one notification; the last attempt's failure marks it failed before the job fails."""
     final = ctx.attempt >= ctx.job.max_attempts
@@ -94,7 +92,7 @@ def run_send_notification(payload: SendNotificationPayload, ctx: JobContext) -> 
     return {"notificationId": str(payload.notification_id), "status": status.value if status else "missing"}
 
 
-@job_type(notify.QUEUE, notify.RETRY_JOB, payload=RetryNotificationsPayload)
+@job_type(NOTIFICATIONS, notify.RETRY_JOB, payload=RetryNotificationsPayload)
 def run_retry_notifications(payload: RetryNotificationsPayload, ctx: JobContext) -> dict[str, Any]:
     """Re-send the named notification, or the tenant's failed ones and pending ones whose send was lost."""
     if payload.notification_id is None:
@@ -108,7 +106,7 @@ def run_retry_notifications(payload: RetryNotificationsPayload, ctx: JobContext)
     return {"notificationId": str(payload.notification_id), "previousStatus": found.value, "queued": queued}
 
 
-@job_type(CLEANUP_QUEUE, CLEANUP_JOB, payload=CleanupPayload)
+@job_type(CLEANUP, CLEANUP_JOB, payload=CleanupPayload)
 def run_cleanup(payload: CleanupPayload, ctx: JobContext) -> dict[str, int]:
     """The tenant's notifications and audit logs past retention, and waitlist job records past their queue's."""
     # Only the job's tenant: the retention is the caller's to choose, other tenants' records are not.

@@ -21,6 +21,7 @@ from jobline.core.errors import EnqueueFailed
 from jobline.core.job import Job
 from jobline.domains.notifications import channels
 from jobline.domains.waitlist import tokens
+from jobline.domains.waitlist.queues import NOTIFICATIONS
 from jobline.domains.waitlist.records import Audit, audit
 from jobline.domains.waitlist.schemas import get_waitlist_settings
 from jobline.domains.waitlist.tables import (
@@ -36,7 +37,6 @@ from jobline.engine.enqueue import enqueue
 from jobline.runtime import Runtime
 from jobline.telemetry.observability import logger
 
-QUEUE = "waitlist-notifications"
 SEND_JOB = "send-notification"
 RETRY_JOB = "retry-notifications"
 # Where an offer's link goes: the link holds the token, which is made only at send time.
@@ -94,7 +94,11 @@ def enqueue_send(runtime: Runtime, *, tenant_id: str, notification_id: uuid.UUID
     """Queue the sending; None if the queue could not be reached (`retry_notifications` picks it up later)."""
     try:
         return enqueue(
-            runtime, queue=QUEUE, name=SEND_JOB, data={"notificationId": str(notification_id)}, tenant_id=tenant_id
+            runtime,
+            queue=NOTIFICATIONS,
+            name=SEND_JOB,
+            data={"notificationId": str(notification_id)},
+            tenant_id=tenant_id,
         ).job
     except EnqueueFailed:
         logger.exception("notification not queued", extra={"tenant_id": tenant_id, "notification_id": notification_id})
@@ -227,5 +231,11 @@ def retry_notification(runtime: Runtime, notification_id: uuid.UUID, *, tenant_i
     # Two sends of one pending notification are harmless: the first locks and sends it, the second finds it sent.
     if found in (NotificationStatus.FAILED, NotificationStatus.PENDING):
         # Raised, not swallowed as enqueue_send does: this job's retry is what re-queues the send.
-        enqueue(runtime, queue=QUEUE, name=SEND_JOB, data={"notificationId": str(notification_id)}, tenant_id=tenant_id)
+        enqueue(
+            runtime,
+            queue=NOTIFICATIONS,
+            name=SEND_JOB,
+            data={"notificationId": str(notification_id)},
+            tenant_id=tenant_id,
+        )
     return found

@@ -16,10 +16,18 @@ import sqlalchemy as sa
 from pydantic import BaseModel, ValidationError
 
 from jobline.core.errors import Conflict, InvalidPayload, JoblineError
-from jobline.domains.waitlist import cascade, jobs, notify
+from jobline.domains.waitlist import cascade, jobs, notify, queues
 from jobline.domains.waitlist.schemas import CascadePayload, ReleaseExpiredPayload, RetryNotificationsPayload
 from jobline.domains.waitlist.tables import NotificationStatus, Slot
 from jobline.runtime import Runtime
+
+# The job each trigger enqueues, by the trigger's name in its route: (queue, job name).
+TRIGGERS: dict[str, tuple[str, str]] = {
+    "expired-holds": (queues.EXPIRED_HOLDS, jobs.RELEASE_EXPIRED_JOB),
+    "cascade": (queues.CASCADE, cascade.JOB),
+    "notifications": (queues.NOTIFICATIONS, notify.RETRY_JOB),
+    "cleanup": (queues.CLEANUP, jobs.CLEANUP_JOB),
+}
 
 
 class TriggerRefused(JoblineError):
