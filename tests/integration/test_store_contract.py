@@ -11,7 +11,10 @@ from jobline.core.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.core.job import Job, new_job_id
 from jobline.core.repeat import Schedule
 from jobline.core.states import JobState
+from jobline.store.dynamodb import DynamoJobStore
+from jobline.store.memory import MemoryJobStore
 from jobline.store.ports import JobStore, Pauses
+from jobline.store.redis import RedisJobStore
 
 T0 = dt.datetime(2026, 1, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -96,6 +99,86 @@ def test_replace_counted_counts_only_the_write_that_wins(store: JobStore) -> Non
     store.add_to_counters("c", {"s": 1e-05})
     assert store.read_counters("c")["s"] == pytest.approx(0.50001)
     assert store.get(stored.id).state is JobState.COMPLETED
+
+
+def test_a_stale_replace_counted_leaves_the_counters_the_job_and_its_counts_as_they_were(store: JobStore) -> None:
+    stored = store.create(make_job())
+    active = store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1)
+    store.add_to_counters("c", {"n": 2.0})
+    with pytest.raises(StaleJob):
+        store.replace_counted(
+            stored.moved_to(JobState.ACTIVE), expected_version=1, previous=stored, counter="c", increments={"n": 1.0}
+        )
+    with pytest.raises(StaleJob):
+        store.replace_counted(make_job(), expected_version=1, previous=None, counter="gone", increments={"n": 1.0})
+    assert store.read_counters("c") == {"n": 2.0} and store.read_counters("gone") == {}
+    assert store.get(stored.id) == active
+    assert store.counts("email")[JobState.ACTIVE] == 1 and store.counts("email")[JobState.COMPLETED] == 0
+
+
+def spoil_counter(store: JobStore, name: str, field: str, *, spoiled: bool = True) -> None:
+    """Make `field` of counter `name` hold text (adding to it must fail), or remove it again, through the
+    store's own backend."""
+    if isinstance(store, MemoryJobStore):
+        fields = store._counters[name]
+        if spoiled:
+            fields[field] = "not a number"  # type: ignore[assignment]
+        else:
+            del fields[field]
+    elif isinstance(store, RedisJobStore):
+        key = store._counter_key(name)
+        store._client.hset(key, field, "not a number") if spoiled else store._client.hdel(key, field)
+    elif isinstance(store, DynamoJobStore):
+        store._client.update_item(
+            TableName=store._table,
+            Key={"pk": {"S": f"counters#{name}"}, "sk": {"S": "counters"}},
+            UpdateExpression="SET #f = :text" if spoiled else "REMOVE #f",
+            ExpressionAttributeNames={"#f": field},
+            **({"ExpressionAttributeValues": {":text": {"S": "not a number"}}} if spoiled else {}),
+        )
+    else:
+        raise AssertionError(f"no way to spoil a counter of {type(store).__name__}")
+
+
+def test_a_counter_that_refuses_the_increments_leaves_the_job_unwritten(store: JobStore) -> None:
+    stored = store.create(make_job())
+    active = store.replace(stored.moved_to(JobState.ACTIVE), expected_version=1)
+    store.add_to_counters("c", {"n": 1.0})
+    spoil_counter(store, "c", "broken")
+    with pytest.raises(Exception):  # noqa: B017 - each store fails in its own words
+        store.replace_counted(
+            active.moved_to(JobState.COMPLETED),
+            expected_version=2,
+            previous=active,
+            counter="c",
+            increments={"n": 1.0, "broken": 1.0},
+        )
+    # Neither half took effect: the job is still active, and the good field was not counted either.
+    assert store.get(stored.id) == active
+    assert store.counts("email")[JobState.ACTIVE] == 1 and store.counts("email")[JobState.COMPLETED] == 0
+    spoil_counter(store, "c", "broken", spoiled=False)
+    assert store.read_counters("c") == {"n": 1.0}
+    # The same write with a counter that takes it goes through, counted once.
+    store.replace_counted(
+        active.moved_to(JobState.COMPLETED), expected_version=2, previous=active, counter="d", increments={"n": 1.0}
+    )
+    assert store.get(stored.id).state is JobState.COMPLETED and store.read_counters("d") == {"n": 1.0}
+
+
+def test_replace_counted_with_no_increments_is_a_plain_replace(store: JobStore) -> None:
+    stored = store.create(make_job())
+    done = store.replace_counted(
+        stored.moved_to(JobState.ACTIVE), expected_version=1, previous=stored, counter="c", increments={}
+    )
+    assert done.version == 2 and store.get(stored.id) == done
+    assert store.read_counters("c") == {}
+
+
+def test_list_jobs_reads_a_negative_offset_as_zero_and_a_limit_of_zero_as_none(store: JobStore) -> None:
+    jobs = [store.create(make_job(at=T0 + dt.timedelta(seconds=n))) for n in range(3)]
+    assert [j.id for j in store.list_jobs("email", JobState.WAITING, offset=-5, limit=2)] == [jobs[0].id, jobs[1].id]
+    assert store.list_jobs("email", JobState.WAITING, limit=0) == []
+    assert store.list_jobs("email", JobState.WAITING, limit=-1) == []
 
 
 def test_replace_missing_job_raises_stale(store: JobStore) -> None:

@@ -29,11 +29,9 @@ from jobline.core.job import Job
 from jobline.core.repeat import Schedule
 from jobline.core.states import JobState
 from jobline.store.ports import (
-    MAX_PAGE,
     JobStore,
     Pauses,
     empty_counts,
-    newest_first,
     tenant_pause_key,
     tenant_pause_of,
     window_bounds,
@@ -230,9 +228,9 @@ class DynamoJobStore(JobStore):
         self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
     ) -> Job:
         """`replace` with the counter's ADD in the same transaction: counted if and only if written."""
-        return self._write_replacement(
-            job, expected_version, previous, [{"Update": self._counter_update(counter, increments)}]
-        )
+        # An ADD of nothing is no valid update expression: no increments, no counter action.
+        count = [{"Update": self._counter_update(counter, increments)}] if increments else []
+        return self._write_replacement(job, expected_version, previous, count)
 
     def _write_replacement(
         self, job: Job, expected_version: int, previous: Job | None, extra: list[dict[str, Any]]
@@ -266,22 +264,14 @@ class DynamoJobStore(JobStore):
                 counts[state] = int(item[f"n_{state.value}"]["N"])
         return counts
 
-    def list_jobs(
-        self,
-        queue: str,
-        state: JobState,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-        tenant_id: str | None = None,
+    def _list_page(
+        self, queue: str, state: JobState, tenant_id: str | None, *, offset: int, limit: int, descending: bool
     ) -> list[Job]:
-        """A page of the jobs in `state`, ordered by index time (finished ones newest first)."""
         # GSIs are eventually consistent in real AWS: a job written a moment ago may be
         # missing from (or still listed under its old state in) this page.
-        limit = min(limit, MAX_PAGE)
         index, prefix, key = _index_for(queue, state, tenant_id)
         jobs = self._query(
-            index, f"{prefix}pk = :pk", {":pk": {"S": key}}, forward=not newest_first(state), wanted=offset + limit
+            index, f"{prefix}pk = :pk", {":pk": {"S": key}}, forward=not descending, wanted=offset + limit
         )
         return jobs[offset : offset + limit]
 
@@ -409,9 +399,7 @@ class DynamoJobStore(JobStore):
     def _counter_update(self, name: str, increments: dict[str, float]) -> dict[str, Any]:
         """The UpdateItem (or transaction Update) that ADDs the increments to counter `name`."""
         names = {f"#f{i}": field for i, field in enumerate(increments)}
-        values = {
-            f":v{i}": {"N": format(Decimal(repr(float(amount))), "f")} for i, amount in enumerate(increments.values())
-        }
+        values = {f":v{i}": {"N": _number(amount)} for i, amount in enumerate(increments.values())}
         return {
             "TableName": self._table,
             "Key": {PARTITION_KEY: {"S": f"counters#{name}"}, SORT_KEY: {"S": "counters"}},

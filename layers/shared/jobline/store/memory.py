@@ -11,7 +11,7 @@ from jobline.core.errors import JobExists, ScheduleConflict, StaleJob
 from jobline.core.job import Job
 from jobline.core.repeat import Schedule
 from jobline.core.states import JobState
-from jobline.store.ports import MAX_PAGE, JobStore, Pauses, empty_counts, newest_first, window_bounds
+from jobline.store.ports import JobStore, Pauses, empty_counts, window_bounds
 
 
 class MemoryJobStore(JobStore):
@@ -28,12 +28,10 @@ class MemoryJobStore(JobStore):
 
     def create(self, job: Job) -> Job:
         with self._lock:
-            existing = self._jobs.get(job.id)
-            if existing is not None:
-                raise JobExists(existing.model_copy(deep=True))
-            stored = job.model_copy(update={"version": 1}, deep=True)
-            self._jobs[job.id] = stored
-            return stored.model_copy(deep=True)
+            stored = _swap(self._jobs, job, expected_version=None)
+            if stored is None:
+                raise JobExists(self._jobs[job.id].model_copy(deep=True))
+            return stored
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -46,12 +44,24 @@ class MemoryJobStore(JobStore):
 
     def replace(self, job: Job, *, expected_version: int, previous: Job | None = None) -> Job:
         with self._lock:
-            current = self._jobs.get(job.id)
-            if current is None or current.version != expected_version:
+            stored = _swap(self._jobs, job, expected_version=expected_version)
+            if stored is None:
                 raise StaleJob(job.id, expected_version)
-            stored = job.model_copy(update={"version": expected_version + 1}, deep=True)
-            self._jobs[job.id] = stored
-            return stored.model_copy(deep=True)
+            return stored
+
+    def replace_counted(
+        self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
+    ) -> Job:
+        """`replace` and the increments under one lock; the sums are worked out before either is
+        written, so a counter that cannot take them leaves the job unwritten too."""
+        with self._lock:
+            fields = self._counters.get(counter, {})
+            sums = {field: fields.get(field, 0.0) + amount for field, amount in increments.items()}
+            stored = _swap(self._jobs, job, expected_version=expected_version)
+            if stored is None:
+                raise StaleJob(job.id, expected_version)
+            self._counters[counter].update(sums)
+            return stored
 
     def delete(self, job_id: str, *, expected_version: int) -> None:
         with self._lock:
@@ -75,21 +85,12 @@ class MemoryJobStore(JobStore):
             if j.queue == queue and j.state is state and (tenant_id is None or j.tenant_id == tenant_id)
         ]
 
-    def list_jobs(
-        self,
-        queue: str,
-        state: JobState,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-        tenant_id: str | None = None,
+    def _list_page(
+        self, queue: str, state: JobState, tenant_id: str | None, *, offset: int, limit: int, descending: bool
     ) -> list[Job]:
-        limit = min(limit, MAX_PAGE)
         with self._lock:
             jobs = sorted(
-                self._select(queue, state, tenant_id),
-                key=lambda j: (j.index_time(), j.id),
-                reverse=newest_first(state),
+                self._select(queue, state, tenant_id), key=lambda j: (j.index_time(), j.id), reverse=descending
             )
             return [j.model_copy(deep=True) for j in jobs[offset : offset + limit]]
 
@@ -126,14 +127,10 @@ class MemoryJobStore(JobStore):
 
     def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
         with self._lock:
-            current = self._schedules.get(schedule.id)
-            if (current is None) != (expected_version is None) or (
-                current is not None and current.version != expected_version
-            ):
+            stored = _swap(self._schedules, schedule, expected_version=expected_version)
+            if stored is None:
                 raise ScheduleConflict(schedule.id)
-            stored = schedule.model_copy(update={"version": (expected_version or 0) + 1}, deep=True)
-            self._schedules[schedule.id] = stored
-            return stored.model_copy(deep=True)
+            return stored
 
     def get_schedule(self, schedule_id: str) -> Schedule | None:
         with self._lock:
@@ -159,3 +156,19 @@ class MemoryJobStore(JobStore):
 
     def ping(self) -> None:
         return None
+
+
+def _swap[Record: (Job, Schedule)](
+    records: dict[str, Record], record: Record, *, expected_version: int | None
+) -> Record | None:
+    """The compare-and-swap every versioned write of the fake makes (the caller holds the lock).
+
+    Stores a copy of `record` at the next version if the stored one is at `expected_version`
+    (or, when that is None, if there is none), and returns another copy; None when it is not.
+    """
+    current = records.get(record.id)
+    if (None if current is None else current.version) != expected_version:
+        return None
+    stored = record.model_copy(update={"version": (expected_version or 0) + 1}, deep=True)
+    records[record.id] = stored
+    return stored.model_copy(deep=True)

@@ -1,4 +1,13 @@
-"""The job-store port. Adapters: `dynamodb`, `redis_store`, `memory` (the fake).
+"""The job-store port: five small interfaces, and `JobStore`, the whole of them.
+
+Adapters: `dynamodb`, `redis`, `memory` (the fake). Each implements `JobStore`; code that needs
+one part of a store (the schedules, the pause flags...) can take the small interface instead.
+
+- `JobRecords`: the jobs themselves, their per-state counts and listings;
+- `ScheduleRecords`: the repeat schedules the tick reads;
+- `QueueFlags`: which queues (or one tenant's jobs on a queue) are paused;
+- `RateWindows`: the fixed windows that rate-limit job starts;
+- `Counters`: named sets of numbers that only grow (metrics).
 
 Every write that changes a job is a compare-and-swap on `Job.version`: the adapter
 writes only if the stored version is the one the caller read, and raises `StaleJob`
@@ -16,7 +25,6 @@ from collections.abc import Sequence
 from jobline.core.job import Job
 from jobline.core.repeat import Schedule
 from jobline.core.states import FINISHED_STATES, JobState
-from jobline.telemetry.observability import logger
 
 # Listing a page reads past `offset`; an index-free store (DynamoDB) pays for that,
 # so one page is bounded.
@@ -65,7 +73,14 @@ class Replacement:
     previous: Job | None = None
 
 
-class JobStore(abc.ABC):
+def window_bounds(now: dt.datetime, per_seconds: int) -> tuple[int, float]:
+    """The fixed rate window that `now` falls in: its number and the seconds left in it."""
+    seconds = now.timestamp()
+    window = int(seconds // per_seconds)
+    return window, (window + 1) * per_seconds - seconds
+
+
+class JobRecords(abc.ABC):
     """Where jobs live. The store is the truth about a job; SQS only carries wake-up calls."""
 
     @abc.abstractmethod
@@ -90,22 +105,23 @@ class JobStore(abc.ABC):
         """Write `job` if the stored version is `expected_version`; returns it at the next version.
 
         Raises StaleJob when the stored job changed or is gone. Keeps the state
-        indexes and counters in step with the write. `previous` is the job as the caller
-        read it at `expected_version`: a store that needs the old state (for its counters)
+        indexes and counts in step with the write. `previous` is the job as the caller
+        read it at `expected_version`: a store that needs the old state (for its counts)
         uses it instead of reading again; the version condition still guards the write.
         """
 
+    @abc.abstractmethod
     def replace_counted(
         self, job: Job, *, expected_version: int, previous: Job | None, counter: str, increments: dict[str, float]
     ) -> Job:
-        """`replace`, then the counter increments if the write won. Stores that can make both one
-        atomic write do (a counted outcome then never dies with the worker between the two)."""
-        stored = self.replace(job, expected_version=expected_version, previous=previous)
-        try:
-            self.add_to_counters(counter, increments)
-        except Exception:  # noqa: BLE001 - a lost sample must not undo a recorded outcome
-            logger.exception("job metrics not recorded", extra={"job_id": job.id, "queue": job.queue})
-        return stored
+        """`replace` and `Counters.add_to_counters(counter, increments)` as one write: both take
+        effect or neither does, in every store.
+
+        A StaleJob (or any other failure) leaves the counters as they were, and a counter that
+        cannot take the increments leaves the job unwritten; a reader never sees one without the
+        other, and a worker that dies mid-call cannot leave a counted outcome unrecorded or a
+        recorded one uncounted. A call sent again after its reply was lost counts once.
+        """
 
     def replace_many(self, writes: Sequence[Replacement]) -> list[Job | Exception]:
         """Several independent `replace` calls, each with its own outcome: the stored job, or the
@@ -127,7 +143,6 @@ class JobStore(abc.ABC):
     def counts(self, queue: str, *, tenant_id: str | None = None) -> dict[JobState, int]:
         """Jobs per state in `queue` (for one tenant if given), in constant time."""
 
-    @abc.abstractmethod
     def list_jobs(
         self,
         queue: str,
@@ -137,7 +152,20 @@ class JobStore(abc.ABC):
         limit: int = 100,
         tenant_id: str | None = None,
     ) -> list[Job]:
-        """A page of the jobs in `state`, ordered by `Job.index_time` (finished ones newest first)."""
+        """A page of the jobs in `state` (one tenant's if given), ordered by `Job.index_time` then id,
+        finished ones newest first. A page holds at most MAX_PAGE jobs; a limit of 0 or less, none."""
+        limit = min(limit, MAX_PAGE)
+        if limit <= 0:
+            return []
+        return self._list_page(
+            queue, state, tenant_id, offset=max(offset, 0), limit=limit, descending=newest_first(state)
+        )
+
+    @abc.abstractmethod
+    def _list_page(
+        self, queue: str, state: JobState, tenant_id: str | None, *, offset: int, limit: int, descending: bool
+    ) -> list[Job]:
+        """`list_jobs` once the page is settled: 0 <= `offset`, 0 < `limit` <= MAX_PAGE, and the order."""
 
     @abc.abstractmethod
     def list_due(
@@ -148,25 +176,9 @@ class JobStore(abc.ABC):
         Serves the delayed-job release (due run_at) and age-based retention (finished_at).
         """
 
-    @abc.abstractmethod
-    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
-        """Record whether `queue` is paused: for everyone, or only for `tenant_id`'s jobs when given."""
 
-    @abc.abstractmethod
-    def pauses(self) -> Pauses:
-        """The paused queues and the (queue, tenant) pauses, in one read."""
-
-    def paused_queues(self) -> set[str]:
-        """The names of the queues paused for everyone."""
-        return set(self.pauses().queues)
-
-    @abc.abstractmethod
-    def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
-        """Count one job start against `queue`'s fixed window.
-
-        Returns 0 when the start is allowed, else the seconds until the window ends
-        (the start is then not counted).
-        """
+class ScheduleRecords(abc.ABC):
+    """The repeat schedules (cron or interval) that the per-minute tick turns into jobs."""
 
     @abc.abstractmethod
     def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
@@ -185,6 +197,42 @@ class JobStore(abc.ABC):
     def delete_schedule(self, schedule_id: str) -> bool:
         """Remove a schedule; False if there was none."""
 
+
+class QueueFlags(abc.ABC):
+    """Which queues are paused, for everyone or for one tenant's jobs."""
+
+    @abc.abstractmethod
+    def set_paused(self, queue: str, paused: bool, *, tenant_id: str | None = None) -> None:
+        """Record whether `queue` is paused: for everyone, or only for `tenant_id`'s jobs when given."""
+
+    @abc.abstractmethod
+    def pauses(self) -> Pauses:
+        """The paused queues and the (queue, tenant) pauses, in one read."""
+
+    def paused_queues(self) -> set[str]:
+        """The names of the queues paused for everyone."""
+        return set(self.pauses().queues)
+
+    def is_paused(self, queue: str, *, tenant_id: str | None = None) -> bool:
+        """Whether `queue` is paused for everyone or, when `tenant_id` is given, for that tenant."""
+        return self.pauses().stops(queue, tenant_id)
+
+
+class RateWindows(abc.ABC):
+    """Fixed windows counting job starts per queue, for the queues' rate limits."""
+
+    @abc.abstractmethod
+    def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
+        """Count one job start against `queue`'s fixed window.
+
+        Returns 0 when the start is allowed, else the seconds until the window ends
+        (the start is then not counted).
+        """
+
+
+class Counters(abc.ABC):
+    """Named sets of fields that only grow (the metrics' counts and sums)."""
+
     @abc.abstractmethod
     def add_to_counters(self, name: str, increments: dict[str, float]) -> None:
         """Add each increment to its field of the counter set `name`, atomically (metrics)."""
@@ -193,17 +241,10 @@ class JobStore(abc.ABC):
     def read_counters(self, name: str) -> dict[str, float]:
         """The fields of the counter set `name` (empty when nothing was counted)."""
 
+
+class JobStore(JobRecords, ScheduleRecords, QueueFlags, RateWindows, Counters):
+    """A whole store, as the Runtime holds it: every part above, behind one connection."""
+
     @abc.abstractmethod
     def ping(self) -> None:
         """Raise if the store cannot be reached."""
-
-    def is_paused(self, queue: str, *, tenant_id: str | None = None) -> bool:
-        """Whether `queue` is paused for everyone or, when `tenant_id` is given, for that tenant."""
-        return self.pauses().stops(queue, tenant_id)
-
-
-def window_bounds(now: dt.datetime, per_seconds: int) -> tuple[int, float]:
-    """The fixed rate window that `now` falls in: its number and the seconds left in it."""
-    seconds = now.timestamp()
-    window = int(seconds // per_seconds)
-    return window, (window + 1) * per_seconds - seconds

@@ -26,12 +26,10 @@ from jobline.core.job import Job
 from jobline.core.repeat import Schedule
 from jobline.core.states import JobState
 from jobline.store.ports import (
-    MAX_PAGE,
     JobStore,
     Pauses,
     Replacement,
     empty_counts,
-    newest_first,
     tenant_pause_key,
     tenant_pause_of,
     window_bounds,
@@ -47,13 +45,18 @@ redis.call('ZADD', KEYS[3], ARGV[2], ARGV[3])
 return false
 """
 
-# KEYS: job, then every state index of the job's queue and tenant, then the two indexes it moves into.
-# ARGV: expected version, json, score, id, queue, tenant, write id. Returns 1 on a win, 0 when stale, -1 when
-# the caller tried to move the job to another queue or tenant (its old index entries would be left behind).
+# KEYS: job, then every state index of the job's queue and tenant, then the two indexes it moves into, then
+# (when counted) the counter hash. ARGV: expected version, json, score, id, queue, tenant, write id, then (when
+# counted) the number of increments and each one's field and amount. Returns 1 on a win, 0 when stale, -1 when
+# the caller tried to move the job to another queue or tenant (its old index entries would be left behind), -2
+# when the counter cannot take the increments.
 # The JSON carries the write id (`_write`): the same call sent again after its reply was lost finds its own
-# write in place and wins again, instead of reading as stale.
+# write in place and wins again, instead of reading as stale (and counts nothing again).
 # Without the caller's copy of the stored job the old state is unknown: removing the id from every state
 # index keeps all keys declared and cannot miss, whatever the stored state is.
+# A script's writes stand when a later command in it fails, so every check comes before the first write: a
+# counter that would refuse HINCRBYFLOAT (not a hash, a field that is no number, a sum that is no finite
+# number) refuses the whole call, and the job is written and counted together or not at all.
 _REPLACE = """
 local stored = redis.call('GET', KEYS[1])
 if not stored then return 0 end
@@ -65,7 +68,18 @@ end
 if doc.queue ~= ARGV[5] or doc.tenant_id ~= ARGV[6] then return -1 end
 local counted = tonumber(ARGV[8] or '0')
 local last = #KEYS
-if counted > 0 then last = #KEYS - 1 end
+if counted > 0 then
+  last = #KEYS - 1
+  local kind = redis.call('TYPE', KEYS[#KEYS]).ok
+  if kind ~= 'hash' and kind ~= 'none' then return -2 end
+  for i = 1, counted do
+    local held = tonumber(redis.call('HGET', KEYS[#KEYS], ARGV[7 + 2 * i]) or '0')
+    local amount = tonumber(ARGV[8 + 2 * i])
+    if held == nil or amount == nil then return -2 end
+    local sum = held + amount
+    if sum ~= sum or sum == math.huge or sum == -math.huge then return -2 end
+  end
+end
 redis.call('SET', KEYS[1], ARGV[2])
 for i = 2, last - 2 do redis.call('ZREM', KEYS[i], ARGV[4]) end
 redis.call('ZADD', KEYS[last - 1], ARGV[3], ARGV[4])
@@ -189,10 +203,12 @@ class RedisJobStore(JobStore):
     ) -> Job:
         """`replace`, and the counter increments in the same script: applied if and only if the write wins."""
         stored, keys, args = self._replace_call(job, expected_version, previous)
-        keys.append(self._counter_key(counter))
-        args.append(len(increments))
-        for field, amount in increments.items():
-            args += [field, repr(float(amount))]
+        if increments:
+            # Without increments the script must not see a counter key: it would take it for an index.
+            keys.append(self._counter_key(counter))
+            args.append(len(increments))
+            for field, amount in increments.items():
+                args += [field, repr(float(amount))]
         return self._replace_once(stored, keys, args, expected_version)
 
     def _replace_once(self, stored: Job, keys: list[str], args: list[str | int], expected_version: int) -> Job:
@@ -236,6 +252,9 @@ class RedisJobStore(JobStore):
             raise outcome
         if outcome == -1:
             raise ValueError(f"job {stored.id!r} cannot change its queue or tenant")
+        if outcome == -2:
+            # The error HINCRBYFLOAT itself gives, but raised before anything was written.
+            raise redis.ResponseError(f"the counter cannot take the increments; job {stored.id!r} not written")
         if outcome != 1:
             raise StaleJob(stored.id, expected_version)
         return stored
@@ -286,23 +305,12 @@ class RedisJobStore(JobStore):
             counts[state] = int(count)
         return counts
 
-    def list_jobs(
-        self,
-        queue: str,
-        state: JobState,
-        *,
-        offset: int = 0,
-        limit: int = 100,
-        tenant_id: str | None = None,
+    def _list_page(
+        self, queue: str, state: JobState, tenant_id: str | None, *, offset: int, limit: int, descending: bool
     ) -> list[Job]:
-        """A page of the jobs in `state`, by index time (finished ones newest first), ties by id."""
-        limit = min(limit, MAX_PAGE)
-        if limit <= 0:
-            # ZRANGE's stop of offset - 1 would be -1 here, which Redis reads as "to the end".
-            return []
-        offset = max(offset, 0)
+        # The port never asks for an empty page: a ZRANGE stop of offset - 1 would read as "to the end".
         key = self._index_key(queue, state, tenant_id)
-        ids = self._client.zrange(key, offset, offset + limit - 1, desc=newest_first(state))
+        ids = self._client.zrange(key, offset, offset + limit - 1, desc=descending)
         # A job can change state between the two reads; do not show it under a state it has left.
         return [job for job in self._load([_text(i) for i in ids]) if job.state is state]
 
