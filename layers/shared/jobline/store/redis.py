@@ -72,8 +72,11 @@ if counted > 0 then
   last = #KEYS - 1
   local kind = redis.call('TYPE', KEYS[#KEYS]).ok
   if kind ~= 'hash' and kind ~= 'none' then return -2 end
+  local fields = {}
+  for i = 1, counted do fields[i] = ARGV[7 + 2 * i] end
+  local values = redis.call('HMGET', KEYS[#KEYS], unpack(fields))
   for i = 1, counted do
-    local held = tonumber(redis.call('HGET', KEYS[#KEYS], ARGV[7 + 2 * i]) or '0')
+    local held = tonumber(values[i] or '0')
     local amount = tonumber(ARGV[8 + 2 * i])
     if held == nil or amount == nil then return -2 end
     local sum = held + amount
