@@ -11,9 +11,9 @@ from pydantic import BaseModel, ConfigDict
 
 from jobline.api.app import create_app
 from jobline.api.jobs import JOB_NAMES
-from jobline.api.waitlist_jobs import TRIGGERS
 from jobline.core import catalog
 from jobline.core.registry import JobType
+from jobline.domains.waitlist.triggers import TRIGGERS
 from jobline.runtime import Runtime
 from jobline.store.memory import MemoryJobStore
 from jobline_dev.support import make_runtime, swapped_job_types
