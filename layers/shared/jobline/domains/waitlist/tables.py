@@ -69,13 +69,32 @@ def _created_at() -> Mapped[dt.datetime]:
     return mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
+def _tenant_id() -> Mapped[str]:
+    return mapped_column(sa.String(128))
+
+
+def _slot_id() -> Mapped[uuid.UUID]:
+    """The slot the row belongs to; it goes with the slot."""
+    return mapped_column(sa.ForeignKey("waitlist_slots.id", ondelete="CASCADE"))
+
+
+def _entry_id() -> Mapped[uuid.UUID]:
+    """The entry the row belongs to; it goes with the entry."""
+    return mapped_column(sa.ForeignKey("waitlist_entries.id", ondelete="CASCADE"))
+
+
+def _unique_where(name: str, *columns: str, where: str) -> sa.Index:
+    """A unique index over the rows that match `where` only: the rule holds for live rows, not history."""
+    return sa.Index(name, *columns, unique=True, postgresql_where=sa.text(where))
+
+
 class Slot(Base):
     __tablename__ = "waitlist_slots"
     # Status first: the per-minute sweep looks for free slots across every tenant.
     __table_args__ = (sa.Index("ix_waitlist_slots_status_tenant", "status", "tenant_id"),)
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[str] = mapped_column(sa.String(128))
+    tenant_id: Mapped[str] = _tenant_id()
     name: Mapped[str] = mapped_column(sa.String(200))
     starts_at: Mapped[dt.datetime | None] = mapped_column(sa.DateTime(timezone=True))
     hold_minutes: Mapped[int] = mapped_column(sa.Integer)
@@ -90,18 +109,14 @@ class Entry(Base):
     __table_args__ = (
         sa.Index("ix_waitlist_entries_slot_status", "slot_id", "status"),
         # One live place per person and slot; after an answer or expiry they may join again.
-        sa.Index(
-            "uq_waitlist_entries_slot_recipient_live",
-            "slot_id",
-            "recipient",
-            unique=True,
-            postgresql_where=sa.text("status IN ('waiting', 'offered')"),
+        _unique_where(
+            "uq_waitlist_entries_slot_recipient_live", "slot_id", "recipient", where="status IN ('waiting', 'offered')"
         ),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[str] = mapped_column(sa.String(128))
-    slot_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("waitlist_slots.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = _tenant_id()
+    slot_id: Mapped[uuid.UUID] = _slot_id()
     name: Mapped[str] = mapped_column(sa.String(200))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "waitlist_channel"))
     recipient: Mapped[str] = mapped_column(sa.String(320))
@@ -117,18 +132,13 @@ class Hold(Base):
     __table_args__ = (
         sa.Index("ix_waitlist_holds_status_expires_at", "status", "expires_at"),
         # The database's own guarantee that a slot is never offered to two people at once.
-        sa.Index(
-            "uq_waitlist_holds_slot_active",
-            "slot_id",
-            unique=True,
-            postgresql_where=sa.text("status = 'active'"),
-        ),
+        _unique_where("uq_waitlist_holds_slot_active", "slot_id", where="status = 'active'"),
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[str] = mapped_column(sa.String(128))
-    slot_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("waitlist_slots.id", ondelete="CASCADE"))
-    entry_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("waitlist_entries.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = _tenant_id()
+    slot_id: Mapped[uuid.UUID] = _slot_id()
+    entry_id: Mapped[uuid.UUID] = _entry_id()
     # SHA-256 of the token, set when the offer is sent; the token itself is never stored.
     token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     status: Mapped[HoldStatus] = mapped_column(_enum(HoldStatus, "waitlist_hold_status"))
@@ -145,9 +155,9 @@ class Notification(Base):
     )
 
     id: Mapped[uuid.UUID] = _uuid_pk()
-    tenant_id: Mapped[str] = mapped_column(sa.String(128))
-    slot_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("waitlist_slots.id", ondelete="CASCADE"))
-    entry_id: Mapped[uuid.UUID] = mapped_column(sa.ForeignKey("waitlist_entries.id", ondelete="CASCADE"))
+    tenant_id: Mapped[str] = _tenant_id()
+    slot_id: Mapped[uuid.UUID] = _slot_id()
+    entry_id: Mapped[uuid.UUID] = _entry_id()
     hold_id: Mapped[uuid.UUID | None] = mapped_column(sa.ForeignKey("waitlist_holds.id", ondelete="SET NULL"))
     kind: Mapped[NotificationKind] = mapped_column(_enum(NotificationKind, "waitlist_notification_kind"))
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "waitlist_channel"))
@@ -171,7 +181,7 @@ class AuditLog(Base):
 
     # A sequence, not a UUID: lines written in one instant still read back in the order they were written.
     id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    tenant_id: Mapped[str] = mapped_column(sa.String(128))
+    tenant_id: Mapped[str] = _tenant_id()
     # No foreign keys: the trail outlives what it describes.
     slot_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
     entity_id: Mapped[uuid.UUID | None] = mapped_column(sa.Uuid)
