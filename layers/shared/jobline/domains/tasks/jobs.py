@@ -18,9 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
-    ValidationInfo,
     WithJsonSchema,
-    field_validator,
     model_serializer,
 )
 
@@ -77,8 +75,8 @@ class RunTask(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    task: str = Field(min_length=1, max_length=128)
-    params: Params = Field(default_factory=dict)
+    task: Annotated[str, TASKS.registered_name()] = Field(min_length=1, max_length=128)
+    params: Annotated[Params, TASKS.params_of("task")] = Field(default_factory=dict)
     title: str | None = Field(default=None, min_length=1, max_length=200, examples=["Data Processing"])
     context: TaskContext | None = None
     user_id: str | None = Field(default=None, alias="userId", min_length=1, max_length=128)
@@ -91,16 +89,6 @@ class RunTask(BaseModel):
         dumped: dict[str, Any] = handler(self)
         return {key: value for key, value in dumped.items() if value is not None or key in ("task", "params")}
 
-    @field_validator("task")
-    @classmethod
-    def _registered(cls, name: str) -> str:
-        return TASKS.known(name)
-
-    @field_validator("params")
-    @classmethod
-    def _fit_task(cls, params: dict[str, Any] | list[Any], info: ValidationInfo) -> dict[str, Any] | list[Any]:
-        return TASKS.fit(info.data.get("task"), params)
-
 
 @job_type(GENERIC_TASK, RUN_TASK, payload=RunTask)
 def run_task(payload: RunTask, ctx: JobContext) -> Any:
@@ -108,9 +96,7 @@ def run_task(payload: RunTask, ctx: JobContext) -> Any:
     title = f" ({payload.title})" if payload.title else ""
     context = f" context {json.dumps(payload.context, default=str)}" if payload.context else ""
     ctx.log(f"running task {payload.task}{title}{context}")
-    # Validation stored the parameters by name, positional or not.
-    params = payload.params if isinstance(payload.params, dict) else TASKS.get(payload.task).validate(payload.params)
-    return TASKS.get(payload.task).call(params, ctx)
+    return TASKS.run(payload.task, payload.params, ctx)
 
 
 def _service_method(name: str, params: Any) -> str | None:

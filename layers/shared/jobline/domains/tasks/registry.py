@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError, ValidationInfo
 from pydantic.alias_generators import to_camel
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -165,6 +165,23 @@ class Registry:
         """`params` (named, or positional) checked against `name`'s model and stored named; an unknown
         name is already reported on its own field."""
         return params if name is None else self.get(name).validate(params)
+
+    def registered_name(self) -> AfterValidator:
+        """The validator of a payload field that names an entry: `known`."""
+        return AfterValidator(self.known)
+
+    def params_of(self, name_field: str) -> AfterValidator:
+        """The validator of a payload field holding the parameters of the entry `name_field` names: `fit`."""
+
+        def fit_named(params: dict[str, Any] | list[Any], info: ValidationInfo) -> dict[str, Any] | list[Any]:
+            return self.fit(info.data.get(name_field), params)
+
+        return AfterValidator(fit_named)
+
+    def run(self, name: str, params: dict[str, Any] | list[Any], ctx: JobContext) -> Any:
+        """Run `name` with the parameters its payload stored (named by `fit`; a list is named here)."""
+        entry = self.get(name)
+        return entry.call(params if isinstance(params, dict) else entry.validate(params), ctx)
 
     def names(self) -> list[str]:
         return sorted(self._entries)
