@@ -138,39 +138,32 @@ def _uploaded(model: Any, fields: dict[str, Any], *, extra_filters: Callable[...
     )
 
 
-SOURCES: dict[ExportType, Source] = {
-    ExportType.ROOMS: Source(
+def _rooms(export_type: ExportType, *, status: Column, always: tuple[sa.ColumnElement[bool], ...] = ()) -> Source:
+    """The tenant's rooms with their category's name: every room, or (bookings) the booked ones."""
+    return Source(
         columns={
             "id": Room.id,
             "roomCategoryId": Room.category_id,
             "categoryName": RoomCategory.name,
             "date": Room.date,
             "price": Room.price,
-            "status": Room.status,
+            "status": status,
             "createdAt": Room.created_at,
         },
         tenant_column=Room.tenant_id,
         from_clause=_rooms_from,
-        filters=lambda f: _room_filters(f, ExportType.ROOMS),
+        filters=lambda f: _room_filters(f, export_type),
         # The (category_id, date) unique index gives this order without a sort.
         order_by=(Room.category_id, Room.date),
-    ),
-    ExportType.BOOKINGS: Source(
-        columns={
-            "id": Room.id,
-            "roomCategoryId": Room.category_id,
-            "categoryName": RoomCategory.name,
-            "date": Room.date,
-            "price": Room.price,
-            # Every row is a booked room: shown as the booking it is.
-            "status": sa.literal("confirmed", sa.String),
-            "createdAt": Room.created_at,
-        },
-        tenant_column=Room.tenant_id,
-        from_clause=_rooms_from,
-        filters=lambda f: _room_filters(f, ExportType.BOOKINGS),
-        order_by=(Room.category_id, Room.date),
-        always=(Room.status == RoomStatus.BOOKED,),
+        always=always,
+    )
+
+
+SOURCES: dict[ExportType, Source] = {
+    ExportType.ROOMS: _rooms(ExportType.ROOMS, status=Room.status),
+    # Every row is a booked room: shown as the booking it is.
+    ExportType.BOOKINGS: _rooms(
+        ExportType.BOOKINGS, status=sa.literal("confirmed", sa.String), always=(Room.status == RoomStatus.BOOKED,)
     ),
     ExportType.LEADS: Source(
         columns={
