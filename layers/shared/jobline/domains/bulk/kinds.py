@@ -48,23 +48,15 @@ class BulkKind:
 KINDS: dict[BulkKindName, BulkKind] = {
     kind.name: kind
     for kind in (
+        BulkKind(BulkKindName.MECHANICS, BULK_UPLOAD_MECHANICS, row_model=MechanicRow, model=Mechanic, key="email"),
         BulkKind(
-            name=BulkKindName.MECHANICS, queue=BULK_UPLOAD_MECHANICS, row_model=MechanicRow, model=Mechanic, key="email"
-        ),
-        BulkKind(
-            name=BulkKindName.SERVICE_PROVIDERS,
-            queue=BULK_UPLOAD_SERVICE_PROVIDERS,
+            BulkKindName.SERVICE_PROVIDERS,
+            BULK_UPLOAD_SERVICE_PROVIDERS,
             row_model=ServiceProviderRow,
             model=ServiceProvider,
             key="email",
         ),
-        BulkKind(
-            name=BulkKindName.POLICIES,
-            queue=BULK_UPLOAD_POLICIES,
-            row_model=PolicyRow,
-            model=Policy,
-            key="policy_number",
-        ),
+        BulkKind(BulkKindName.POLICIES, BULK_UPLOAD_POLICIES, row_model=PolicyRow, model=Policy, key="policy_number"),
     )
 }
 _BY_QUEUE = {kind.queue: kind for kind in KINDS.values()}

@@ -62,13 +62,7 @@ def upload_target(runtime: Runtime, kind: BulkKindName, format: UploadFormat, *,
     """A fresh key under the tenant's uploads and a presigned PUT URL for it."""
     key = objects.new_upload_key(tenant_id, kind=kind.value, extension=format.value)
     content_type = CONTENT_TYPES[format]
-    url, expires = objects.presigned_put(
-        objects.signer(runtime.settings),
-        bucket=runtime.settings.jobline_bucket,
-        key=key,
-        content_type=content_type,
-        now=runtime.clock(),
-    )
+    url, expires = objects.presigned_put(runtime.settings, key=key, content_type=content_type, now=runtime.clock())
     return UploadTarget(key=key, url=url, content_type=content_type, expires_at=expires)
 
 

@@ -164,12 +164,9 @@ def _result(
         ),
     }
     if has_report:
+        filename = f"{kind.name.value}-upload-errors.csv"
         url, expires = objects.presigned_get(
-            objects.signer(ctx.runtime.settings),
-            bucket=ctx.runtime.settings.jobline_bucket,
-            key=errors.key,
-            filename=f"{kind.name.value}-upload-errors.csv",
-            now=ctx.runtime.clock(),
+            ctx.runtime.settings, key=errors.key, filename=filename, now=ctx.runtime.clock()
         )
         result["errorReport"] = {"key": errors.key, "downloadUrl": url, "expiresAt": expires.isoformat()}
     return result

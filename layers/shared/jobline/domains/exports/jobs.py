@@ -45,14 +45,7 @@ def read_only_snapshot(session: Any) -> Any:
 
 def download(ctx: JobContext, *, key: str, filename: str, written: Any) -> dict[str, Any]:
     """The result fields every export shares: where the object is and a link to it."""
-    runtime = ctx.runtime
-    url, expires = objects.presigned_get(
-        objects.signer(runtime.settings),
-        bucket=runtime.settings.jobline_bucket,
-        key=key,
-        filename=filename,
-        now=runtime.clock(),
-    )
+    url, expires = objects.presigned_get(ctx.runtime.settings, key=key, filename=filename, now=ctx.runtime.clock())
     return {
         "key": key,
         "downloadUrl": url,

@@ -77,13 +77,13 @@ def signer(settings: Settings) -> Any:
 
 
 def presigned_get(
-    s3: Any, *, bucket: str, key: str, filename: str, now: dt.datetime, seconds: int = DOWNLOAD_SECONDS
+    settings: Settings, *, key: str, filename: str, now: dt.datetime, seconds: int = DOWNLOAD_SECONDS
 ) -> tuple[str, dt.datetime]:
-    """A download URL for the object, as an attachment named `filename`, and when it expires."""
-    url = s3.generate_presigned_url(
+    """A download URL for the bucket's object, as an attachment named `filename`, and when it expires."""
+    url = signer(settings).generate_presigned_url(
         "get_object",
         Params={
-            "Bucket": bucket,
+            "Bucket": settings.jobline_bucket,
             "Key": key,
             "ResponseContentDisposition": f'attachment; filename="{filename}"',
         },
@@ -93,12 +93,12 @@ def presigned_get(
 
 
 def presigned_put(
-    s3: Any, *, bucket: str, key: str, content_type: str, now: dt.datetime, seconds: int = UPLOAD_SECONDS
+    settings: Settings, *, key: str, content_type: str, now: dt.datetime, seconds: int = UPLOAD_SECONDS
 ) -> tuple[str, dt.datetime]:
-    """An upload URL for one PUT of the object (with this Content-Type), and when it expires."""
-    url = s3.generate_presigned_url(
+    """An upload URL for one PUT of the bucket's object (with this Content-Type), and when it expires."""
+    url = signer(settings).generate_presigned_url(
         "put_object",
-        Params={"Bucket": bucket, "Key": key, "ContentType": content_type},
+        Params={"Bucket": settings.jobline_bucket, "Key": key, "ContentType": content_type},
         ExpiresIn=seconds,
     )
     return url, now + dt.timedelta(seconds=seconds)

@@ -82,9 +82,7 @@ def update_sitemap(payload: UpdateSitemap, ctx: JobContext) -> dict[str, Any]:
     written = sitemap.files(base_url, pages, today=now.date())
     s3 = runtime.client("s3")
     keys = sitemap.publish(s3, bucket=settings.jobline_bucket, tenant_id=ctx.tenant_id, written=written)
-    url, expires = objects.presigned_get(
-        objects.signer(settings), bucket=settings.jobline_bucket, key=keys[-1], filename=sitemap.INDEX_NAME, now=now
-    )
+    url, expires = objects.presigned_get(settings, key=keys[-1], filename=sitemap.INDEX_NAME, now=now)
     return {
         "key": keys[-1],
         "files": keys,
