@@ -338,6 +338,50 @@ def test_rate_slots_allow_max_then_report_wait(store: JobStore) -> None:
     assert store.take_rate_slot("email", max_jobs=3, per_seconds=60, now=next_window) == 0.0
 
 
+def test_rate_slots_of_one_tenant_on_a_queue_leave_another_tenants_window_alone(store: JobStore) -> None:
+    # The worker keys a per-tenant limit's window as `queue/tenant`: one tenant's burst fills its own.
+    now = dt.datetime(2026, 1, 1, 12, 0, 15, tzinfo=dt.UTC)
+    assert [store.take_rate_slot("email/tenant-a", max_jobs=2, per_seconds=60, now=now) for _ in range(3)] == [
+        0.0,
+        0.0,
+        pytest.approx(45.0),
+    ]
+    assert store.take_rate_slot("email/tenant-b", max_jobs=2, per_seconds=60, now=now) == 0.0
+
+
+def test_quota_counts_whole_amounts_and_refuses_one_that_does_not_fit(store: JobStore) -> None:
+    now = dt.datetime(2026, 1, 1, 18, 0, tzinfo=dt.UTC)
+    day = 24 * 60 * 60
+    assert store.take_quota("email/t1", amount=600, limit=1_000, per_seconds=day, now=now) == 0.0
+    # 600 + 500 is over: refused whole, nothing counted, and the wait is until the day's end (6 h).
+    assert store.take_quota("email/t1", amount=500, limit=1_000, per_seconds=day, now=now) == pytest.approx(6 * 3600)
+    assert store.take_quota("email/t1", amount=400, limit=1_000, per_seconds=day, now=now) == 0.0
+    assert store.take_quota("email/t1", amount=1, limit=1_000, per_seconds=day, now=now) > 0
+    # Another tenant's quota, and the next day's window, are their own.
+    assert store.take_quota("email/t2", amount=1_000, limit=1_000, per_seconds=day, now=now) == 0.0
+    tomorrow = now + dt.timedelta(hours=7)
+    assert store.take_quota("email/t1", amount=1_000, limit=1_000, per_seconds=day, now=tomorrow) == 0.0
+    # More than the whole quota never fits.
+    assert store.take_quota("sms/t1", amount=11, limit=10, per_seconds=day, now=now) > 0
+    assert store.take_quota("sms/t1", amount=10, limit=10, per_seconds=day, now=now) == 0.0
+
+
+def test_quota_is_not_overshot_by_concurrent_takers(store: JobStore) -> None:
+    now = dt.datetime(2026, 1, 1, 18, 0, tzinfo=dt.UTC)
+    granted: list[float] = []
+
+    def take() -> None:
+        for _ in range(5):
+            granted.append(store.take_quota("email/race", amount=3, limit=40, per_seconds=86_400, now=now))
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert granted.count(0.0) == 13, "13 x 3 = 39 fit in 40; the other takes are refused"
+
+
 def test_large_payload_and_unicode_round_trip(store: JobStore) -> None:
     data = {"text": "héllo ✓ \u0000 日本", "rows": [{"i": i, "v": "x" * 50} for i in range(500)]}
     stored = store.create(make_job(data=data))

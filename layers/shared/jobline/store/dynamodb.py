@@ -7,6 +7,7 @@ Items (pk / sk):
 - `queues` / `paused`: a string set of paused queue names (`names`) and one of `queue/tenant`
   pauses (`tenants`, one tenant's jobs on a queue);
 - `rate#{queue}` / `{window}`: the starts counted in one fixed rate window.
+- `quota#{name}` / `{window}`: the uses counted against one named quota in one fixed window.
 """
 
 from __future__ import annotations
@@ -325,6 +326,32 @@ class DynamoJobStore(JobStore):
                     ExpressionAttributeValues={
                         ":one": {"N": "1"},
                         ":max": {"N": str(max_jobs)},
+                        ":ttl": {"N": str((window + 1) * per_seconds + RATE_TTL_SLACK_SECONDS)},
+                    },
+                )
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return left
+            raise
+        return 0.0
+
+    def take_quota(self, name: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
+        """Count `amount` uses against `name`'s window if they fit `limit`; 0 if counted, else the seconds left."""
+        window, left = window_bounds(now, per_seconds)
+        if amount > limit:
+            return left
+        try:
+            with self._write_lock:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key={PARTITION_KEY: {"S": f"quota#{name}"}, SORT_KEY: {"S": str(window)}},
+                    UpdateExpression="ADD #n :amount SET #ttl = :ttl",
+                    # Check and count in one conditional write: concurrent adds cannot overshoot.
+                    ConditionExpression="attribute_not_exists(#n) OR #n <= :room",
+                    ExpressionAttributeNames={"#n": "n", "#ttl": TTL_ATTRIBUTE},
+                    ExpressionAttributeValues={
+                        ":amount": {"N": str(amount)},
+                        ":room": {"N": str(limit - amount)},
                         ":ttl": {"N": str((window + 1) * per_seconds + RATE_TTL_SLACK_SECONDS)},
                     },
                 )

@@ -125,6 +125,14 @@ class MemoryJobStore(JobStore):
             self._rate[(queue, window)] += 1
             return 0.0
 
+    def take_quota(self, name: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
+        window, left = window_bounds(now, per_seconds)
+        with self._lock:
+            if self._rate[(f"quota:{name}", window)] + amount > limit:
+                return left
+            self._rate[(f"quota:{name}", window)] += amount
+            return 0.0
+
     def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
         with self._lock:
             stored = _swap(self._schedules, schedule, expected_version=expected_version)

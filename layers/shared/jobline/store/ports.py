@@ -219,7 +219,8 @@ class QueueFlags(abc.ABC):
 
 
 class RateWindows(abc.ABC):
-    """Fixed windows counting job starts per queue, for the queues' rate limits."""
+    """Fixed windows counting job starts per queue (or per queue and tenant), for the queues' rate
+    limits, and uses per named quota (a tenant's recipients per day and channel)."""
 
     @abc.abstractmethod
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
@@ -227,6 +228,15 @@ class RateWindows(abc.ABC):
 
         Returns 0 when the start is allowed, else the seconds until the window ends
         (the start is then not counted).
+        """
+
+    @abc.abstractmethod
+    def take_quota(self, name: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
+        """Count `amount` uses against the fixed window of `name` (a tenant's e-mails of a day, say),
+        atomically, if the window's count stays within `limit`.
+
+        Returns 0 when they were counted, else the seconds until the window ends (nothing is
+        then counted: a job that does not fit whole spends none of the quota).
         """
 
 

@@ -9,6 +9,7 @@ different indexes share a key):
 - `paused`                           set of paused queue names
 - `paused-tenants`                   set of `queue/tenant` pauses (one tenant's jobs on a queue)
 - `rate:{queue}:{window}`            jobs started in one fixed rate window
+- `quota:{name}:{window}`            uses counted against one named quota in one fixed window
 """
 
 from __future__ import annotations
@@ -127,6 +128,15 @@ redis.call('EXPIRE', KEYS[1], ARGV[2])
 return 1
 """
 
+# KEYS: quota window. ARGV: amount, limit, ttl. 1 if the amount fits (and is counted), else 0.
+_TAKE_QUOTA = """
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+if used + tonumber(ARGV[1]) > tonumber(ARGV[2]) then return 0 end
+redis.call('INCRBY', KEYS[1], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[3])
+return 1
+"""
+
 
 def _text(value: object) -> str:
     # The client may or may not have been built with decode_responses=True.
@@ -154,6 +164,7 @@ class RedisJobStore(JobStore):
         self._replace = client.register_script(_REPLACE)
         self._delete = client.register_script(_DELETE)
         self._take_slot = client.register_script(_TAKE_SLOT)
+        self._take_quota = client.register_script(_TAKE_QUOTA)
         self._save_schedule_script = client.register_script(_SAVE_SCHEDULE)
 
     def _job_key(self, job_id: str) -> str:
@@ -368,6 +379,13 @@ class RedisJobStore(JobStore):
         window, left = window_bounds(now, per_seconds)
         key = f"{self._prefix}rate:{_name(queue)}:{window}"
         granted = self._take_slot(keys=[key], args=[max_jobs, per_seconds * 2])
+        return 0.0 if granted == 1 else left
+
+    def take_quota(self, name: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
+        """0.0 if `amount` more uses fit `name`'s current window (and are counted), else the seconds left in it."""
+        window, left = window_bounds(now, per_seconds)
+        key = f"{self._prefix}quota:{_name(name)}:{window}"
+        granted = self._take_quota(keys=[key], args=[amount, limit, per_seconds * 2])
         return 0.0 if granted == 1 else left
 
     def save_schedule(self, schedule: Schedule, *, expected_version: int | None = None) -> Schedule:
