@@ -15,7 +15,10 @@ import jwt
 
 from jobline import auth
 
-MAX_HOURS = 24 * 30
+
+def max_hours(settings: auth.AuthSettings) -> float:
+    """The longest lifetime the API accepts (JOBLINE_JWT_MAX_LIFETIME_SECONDS): a longer token would only be refused."""
+    return settings.jobline_jwt_max_lifetime_seconds / 3600
 
 
 def _secret(settings: auth.AuthSettings) -> str | None:
@@ -59,17 +62,19 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tenant", default="tenant-local", help="tenant_id claim")
     parser.add_argument("--user", default="dev-user", help="sub claim")
     parser.add_argument("--roles", default="", help="comma-separated roles, e.g. admin,operator")
-    parser.add_argument("--hours", type=float, default=12.0, help=f"lifetime in hours (at most {MAX_HOURS})")
+    parser.add_argument(
+        "--hours", type=float, default=12.0, help="lifetime in hours (at most JOBLINE_JWT_MAX_LIFETIME_SECONDS, 24 h)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print a token on stdout; exit 2 when no secret may be used."""
     args = _parser().parse_args(argv)
-    if not 0 < args.hours <= MAX_HOURS:
-        print(f"--hours must be in (0, {MAX_HOURS}]", file=sys.stderr)
-        return 2
     settings = auth.AuthSettings()
+    if not 0 < args.hours <= max_hours(settings):
+        print(f"--hours must be in (0, {max_hours(settings):g}]", file=sys.stderr)
+        return 2
     secret = _secret(settings)
     if secret is None:
         print(

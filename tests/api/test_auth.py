@@ -67,6 +67,10 @@ def test_verifier_claim_variants_map_to_tenant_and_roles(claims, tenant, roles) 
         (make_token(sub=None), "invalid token"),
         (make_token(exp=None), "invalid token"),
         ("not-a-jwt", "invalid token"),
+        (make_token(iat=None), "invalid token: .*iat"),
+        (make_token(lifetime=dt.timedelta(hours=24, minutes=1)), "lifetime of 86460 s exceeds the limit of 86400 s"),
+        (make_token(aud=["jobline", "another-service"]), "list of audiences"),
+        (make_token(aud=["jobline"]), "list of audiences"),
     ],
     ids=[
         "bad-signature",
@@ -81,6 +85,10 @@ def test_verifier_claim_variants_map_to_tenant_and_roles(claims, tenant, roles) 
         "missing-sub",
         "missing-exp",
         "garbage",
+        "missing-iat",
+        "lifetime-over-cap",
+        "audience-list",
+        "audience-list-of-one",
     ],
 )
 def test_verifier_flawed_token_raises_authentication_error(token: str, reason: str) -> None:
@@ -100,6 +108,43 @@ def test_verifier_issuer_configured_rejects_other_issuer(auth_env) -> None:
         principal(make_token(iss="https://evil.example"))
     with pytest.raises(auth.AuthenticationError):
         principal(make_token())
+
+
+def test_verifier_issuer_configured_names_the_reason(auth_env) -> None:
+    auth_env.setenv("JOBLINE_JWT_ISSUER", "https://issuer.example")
+    auth.reset()
+    with pytest.raises(auth.AuthenticationError, match="wrong issuer"):
+        principal(make_token(iss="https://evil.example"))
+    with pytest.raises(auth.AuthenticationError, match=r'invalid token: .*"iss"'):
+        principal(make_token())
+
+
+def test_verifier_token_lifetime_cap_comes_from_environment(auth_env) -> None:
+    token = make_token(lifetime=dt.timedelta(hours=2))
+    assert principal(token).tenant_id == "tenant-a"
+    auth_env.setenv("JOBLINE_JWT_MAX_LIFETIME_SECONDS", "3600")
+    auth.reset()
+    with pytest.raises(auth.AuthenticationError, match="exceeds the limit of 3600 s"):
+        principal(token)
+    # Exactly the limit is allowed.
+    assert principal(make_token(lifetime=dt.timedelta(hours=1))).tenant_id == "tenant-a"
+
+
+def test_verifier_token_lifetime_is_measured_from_iat_not_from_now(auth_env) -> None:
+    # Issued 23 h ago for 25 h: 2 h are left, but it was minted for too long.
+    now = int(dt.datetime.now(dt.UTC).timestamp())
+    with pytest.raises(auth.AuthenticationError, match="lifetime"):
+        principal(make_token(iat=now - 23 * 3600, exp=now + 2 * 3600))
+
+
+def test_verifier_audience_list_accepted_only_when_configured(auth_env) -> None:
+    token = make_token(aud=["jobline", "another-service"])
+    auth_env.setenv("JOBLINE_JWT_ALLOW_AUDIENCE_LISTS", "true")
+    auth.reset()
+    assert principal(token).tenant_id == "tenant-a"
+    # Allowed lists must still name this API.
+    with pytest.raises(auth.AuthenticationError, match="audience"):
+        principal(make_token(aud=["another-service", "a-third"]))
 
 
 def test_verifier_audience_from_environment(auth_env) -> None:
@@ -232,8 +277,21 @@ def test_api_without_token_answers_401_with_bearer_challenge(memory_api) -> None
         make_token(nbf=int(dt.datetime.now(dt.UTC).timestamp()) + 600),
         make_token(aud="someone-else"),
         make_token(tenant=None),
+        make_token(lifetime=dt.timedelta(days=30)),
+        make_token(iat=None),
+        make_token(aud=["jobline", "another-service"]),
     ],
-    ids=["bad-signature", "alg-none", "expired", "nbf-in-future", "wrong-audience", "missing-tenant"],
+    ids=[
+        "bad-signature",
+        "alg-none",
+        "expired",
+        "nbf-in-future",
+        "wrong-audience",
+        "missing-tenant",
+        "lifetime-over-cap",
+        "missing-iat",
+        "audience-list",
+    ],
 )
 def test_api_flawed_token_answers_401_invalid_token(memory_api, token: str) -> None:
     answer = memory_api.get(STATS, token=token)

@@ -44,9 +44,23 @@ def test_devtoken_without_secret_outside_local_stage_refuses(auth_env, capsys, s
     assert "JOBLINE_JWT_SECRET" in captured.err
 
 
-@pytest.mark.parametrize("hours", ["0", "-1", "100000"])
+@pytest.mark.parametrize("hours", ["0", "-1", "100000", "24.5", "720"])
 def test_devtoken_hours_out_of_range_refuses(hours: str) -> None:
+    # Beyond the API's lifetime cap (24 h by default) the token would only be refused.
     assert devtoken.main(["--hours", hours]) == 2
+
+
+def test_devtoken_longest_token_is_within_the_api_lifetime_cap(capsys) -> None:
+    assert devtoken.main(["--hours", "24"]) == 0
+    assert auth.get_verifier().principal(capsys.readouterr().out.strip()).tenant_id == "tenant-local"
+
+
+def test_devtoken_follows_a_lower_lifetime_cap(auth_env, capsys) -> None:
+    auth_env.setenv("JOBLINE_JWT_MAX_LIFETIME_SECONDS", "3600")
+    auth.reset()
+    assert devtoken.main(["--hours", "2"]) == 2
+    assert devtoken.main(["--hours", "1"]) == 0
+    assert auth.get_verifier().principal(capsys.readouterr().out.strip()).tenant_id == "tenant-local"
 
 
 def test_devtoken_runs_as_module() -> None:

@@ -19,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 DEV_SECRET = "jobline-local-development-secret-0123"  # 32+ bytes, as HS256 wants
 LOCAL_STAGE = "local"
 LEEWAY_SECONDS = 30
+DEFAULT_MAX_LIFETIME_SECONDS = 24 * 3600
 HMAC_ALGORITHMS = ("HS256",)
 JWKS_ALGORITHMS = ("RS256", "ES256")
 TENANT_CLAIMS = ("tenant_id", "custom:tenant_id", "org_id")
@@ -48,9 +49,15 @@ class AuthSettings(BaseSettings):
     jobline_jwt_secret_parameter: str | None = None
     jobline_jwks_url: str | None = None
     jobline_jwt_audience: str = "jobline"
+    # When set, a token must name this issuer (`iss`); the template's JwtIssuer parameter sets it.
     jobline_jwt_issuer: str | None = None
     jobline_stage: str = "dev"
     jobline_jwks_timeout_seconds: float = Field(default=5.0, gt=0)
+    # The longest a token may live (`exp - iat`): a leaked long-lived token would be a standing key.
+    jobline_jwt_max_lifetime_seconds: int = Field(default=DEFAULT_MAX_LIFETIME_SECONDS, gt=0)
+    # A token whose `aud` is a list is meant for several services, so it can be replayed from
+    # any of them against this API: refused unless the identity provider only issues such tokens.
+    jobline_jwt_allow_audience_lists: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -120,14 +127,16 @@ class TokenVerifier:
         """The verified claims of `token`; raises AuthenticationError for any flaw."""
         try:
             algorithm = str(jwt.get_unverified_header(token).get("alg"))
-            return jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 self._key_for(token, algorithm),
                 algorithms=[algorithm],
                 audience=self._settings.jobline_jwt_audience,
                 issuer=self._settings.jobline_jwt_issuer,
                 leeway=LEEWAY_SECONDS,
-                options={"require": ["exp", "sub"]},
+                # `iat` is required so the lifetime below can be measured (a configured issuer makes
+                # PyJWT require `iss` as well).
+                options={"require": ["exp", "iat", "sub"]},
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthenticationError("token expired") from exc
@@ -135,8 +144,23 @@ class TokenVerifier:
             raise AuthenticationError("token not yet valid") from exc
         except jwt.InvalidAudienceError as exc:
             raise AuthenticationError("token has the wrong audience") from exc
+        except jwt.InvalidIssuerError as exc:
+            raise AuthenticationError("token has the wrong issuer") from exc
         except jwt.InvalidTokenError as exc:
             raise AuthenticationError(f"invalid token: {exc}") from exc
+        self._check_shape(claims)
+        return claims
+
+    def _check_shape(self, claims: dict[str, Any]) -> None:
+        """Refuse what a valid signature does not rule out: an audience list, an overlong lifetime."""
+        if isinstance(claims.get("aud"), list) and not self._settings.jobline_jwt_allow_audience_lists:
+            raise AuthenticationError("token names a list of audiences; only a single audience is accepted")
+        # PyJWT checked both convert with int(); a token minted for longer than allowed is
+        # refused whatever is left of its life.
+        lifetime = int(claims["exp"]) - int(claims["iat"])
+        limit = self._settings.jobline_jwt_max_lifetime_seconds
+        if lifetime > limit:
+            raise AuthenticationError(f"token lifetime of {int(lifetime)} s exceeds the limit of {limit} s")
 
     def principal(self, token: str) -> Principal:
         """The caller a token names; a token without a tenant is refused."""
