@@ -9,9 +9,12 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from jobline.domains.waitlist.tables import Hold
+from jobline.domains.waitlist import cascade
+from jobline.domains.waitlist.tables import Hold, HoldStatus
+from jobline_dev.support import receive
 from tests.api.helpers import make_token
 from tests.waitlist.conftest import mail_to, run_all, token_in
+from tests.waitlist.helpers import holds_of, new_entry, new_slot
 
 BASE = "/api/v1/waitlist"
 
@@ -94,7 +97,9 @@ def test_other_tenants_slot_answers_404_on_every_route(api, rt, token, slot_id) 
     assert api.get(f"{BASE}/slots/{slot_id}", token=intruder).status == 404
     assert api.get(f"{BASE}/slots/{slot_id}/entries", token=intruder).status == 404
     assert join(api, intruder, slot_id).status == 404
-    assert api.post(f"{BASE}/slots/{slot_id}/release", token=intruder).status == 404
+    # Releasing needs a role first; with it, another tenant's slot is as unknown as on every other route.
+    intruding_admin = make_token(tenant="someone-else", user="eve", roles=["admin"])
+    assert api.post(f"{BASE}/slots/{slot_id}/release", token=intruding_admin).status == 404
     assert api.get(f"{BASE}/slots/{uuid.uuid4()}", token=token).status == 404
     # Nothing changed for the owner.
     assert api.get(f"{BASE}/slots/{slot_id}", token=token).data["waiting"] == 0
@@ -107,10 +112,68 @@ def test_join_twice_with_same_address_answers_409(api, token, slot_id) -> None:
     assert "already" in answer.json["message"]
 
 
-def test_release_while_offer_is_out_answers_409(api, rt, token, slot_id) -> None:
+def test_release_while_offer_is_out_answers_409(api, rt, token, tenant, slot_id) -> None:
     offered_token(api, rt, token, slot_id)
     assert api.get(f"{BASE}/slots/{slot_id}", token=token).data["status"] == "held"
-    assert api.post(f"{BASE}/slots/{slot_id}/release", token=token).status == 409
+    admin = make_token(tenant=tenant, user="ada", roles=["admin"])
+    assert api.post(f"{BASE}/slots/{slot_id}/release", token=admin).status == 409
+
+
+def booked_slot_with_a_waiter(api, token) -> str:
+    slot = api.post(f"{BASE}/slots", token=token, json_body={"name": "Court 9"}).data["id"]
+    assert join(api, token, slot).status == 201
+    return slot
+
+
+def test_user_without_a_role_cannot_release_a_slot_403_and_nothing_changes(api, rt, token, tenant) -> None:
+    slot = booked_slot_with_a_waiter(api, token)
+    answer = api.post(f"{BASE}/slots/{slot}/release", token=token)
+    assert answer.status == 403, answer.text
+    assert "role" in answer.json["message"]
+    assert api.get(f"{BASE}/slots/{slot}", token=token).data["status"] == "booked"
+    assert receive(rt, "waitlist-cascade") == []
+
+
+@pytest.mark.parametrize("roles", [["admin"], ["operator"]])
+def test_admin_or_operator_of_the_tenant_releases_a_slot(api, token, tenant, roles) -> None:
+    slot = booked_slot_with_a_waiter(api, token)
+    answer = api.post(f"{BASE}/slots/{slot}/release", token=make_token(tenant=tenant, user="ada", roles=roles))
+    assert answer.status == 202, answer.text
+    assert answer.data["status"] == "available"
+
+
+EXPIRED_HOLDS = "/api/v1/jobs/expired-holds/trigger"
+
+
+def test_expired_holds_trigger_naming_another_tenant_in_any_field_is_422_at_once(api, rt, tenant) -> None:
+    """Another tenant's id, under any name (its tenant, a slot, an entry, a hold), is refused before
+    anything is queued, so the other tenant's overdue hold stays as it is."""
+    other = f"{tenant}-other"
+    slot = new_slot(rt, other, status="available")
+    entry = new_entry(rt, other, slot, "ola")
+    cascade.cascade_slot(rt, tenant_id=other, slot_id=slot)
+    (hold,) = holds_of(rt, slot)
+    rt.clock.advance(20 * 60)
+    admin = make_token(tenant=tenant, user="ada", roles=["admin"])
+    bodies = {
+        "body.tenantId": [{"tenantId": other}, {"tenant_id": other}, {"tenantId": other.upper()}],
+        "body.subAccountId": [{"subAccountId": other}],
+        "body.slotId": [{"slotId": str(slot)}],
+        "body.entryId": [{"entryId": str(entry.id)}],
+        "body.holdId": [{"holdId": str(hold.id)}],
+    }
+    for field, sent in bodies.items():
+        for body in sent:
+            answer = api.post(EXPIRED_HOLDS, token=admin, json_body=body)
+            assert answer.status == 422, (body, answer.text)
+            assert answer.fields() == [field], body
+    assert receive(rt, "waitlist-expired-holds") == []
+    assert holds_of(rt, slot)[0].status is HoldStatus.ACTIVE
+
+
+def test_expired_holds_trigger_by_a_user_without_a_role_is_403(api, rt, token) -> None:
+    assert api.post(EXPIRED_HOLDS, token=token, json_body={}).status == 403
+    assert receive(rt, "waitlist-expired-holds") == []
 
 
 def test_list_waitlist_filters_by_status_and_orders_by_priority(api, token) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jobline.domains.waitlist import cascade, records
+from tests.api.helpers import make_token
 from tests.waitlist.conftest import mail_to, run_all, token_in
 
 BASE = "/api/v1/waitlist"
@@ -41,7 +42,8 @@ def test_slot_walks_offer_decline_cascade_expiry_cascade_accept(api, rt, token, 
     run_all(rt)
     assert mail_to("ann@example.com") == []  # booked: nobody is offered anything yet
 
-    released = api.post(f"{BASE}/slots/{slot_id}/release", token=token)
+    # Releasing needs the admin (or operator) role.
+    released = api.post(f"{BASE}/slots/{slot_id}/release", token=make_token(tenant=tenant, roles=["admin"]))
     assert (released.status, released.data["status"]) == (202, "available")
     assert released.data["jobId"]
     run_all(rt)

@@ -145,13 +145,16 @@ def list_waitlist(
     "/waitlist/slots/<slotId>/release",
     summary="Free a slot and offer it to the next in line",
     tags=TAGS,
-    responses=responses(HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, success=(HTTPStatus.ACCEPTED,)),
+    responses=responses(
+        HTTPStatus.FORBIDDEN, HTTPStatus.NOT_FOUND, HTTPStatus.CONFLICT, success=(HTTPStatus.ACCEPTED,)
+    ),
 )
 def release_slot(
-    slot_id: SlotIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
+    slot_id: SlotIdPath, runtime: deps.RuntimeDep, admin: deps.AdminDep
 ) -> Response[Envelope[ReleaseView]]:
-    """The slot becomes available and a cascade job offers it on; 409 while an offer is out."""
-    slot, job = slots.release_slot(runtime, slot_id, tenant_id=caller.tenant_id)
+    """The slot becomes available and a cascade job offers it on; 409 while an offer is out. Needs the
+    admin or operator role (403 otherwise): releasing hands the slot to whoever waits, and sends them offers."""
+    slot, job = slots.release_slot(runtime, slot_id, tenant_id=admin.tenant_id)
     view = ReleaseView(slot_id=slot.id, status=slot.status, job_id=job.id if job else None)
     return ok(view, "slot released", status=HTTPStatus.ACCEPTED)
 
