@@ -43,7 +43,14 @@ class Settings(BaseSettings):
     jobline_bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
     # The public site the sitemap job lists pages of: `<url>/<tenant>/…` unless a job gives its own.
     jobline_site_url: str = "https://www.jobline.local"
+    # The plain database URL, for development only: a deployed stage names an SSM parameter instead.
     database_url: str = "postgresql+pg8000://postgres@127.0.0.1:5432/jobline"
+    # The SSM SecureString holding the database URL; when set, DATABASE_URL is not read, so the
+    # credentials never sit in a function's environment (visible to anyone who can read its config).
+    jobline_database_url_parameter: str | None = None
+    # RDS Proxy (or RDS) with IAM authentication: every new connection's password is a fresh
+    # 15-minute token for the URL's user, and TLS is required; the URL then carries no password.
+    jobline_database_iam_auth: bool = False
     aws_endpoint_url: str | None = None  # the local stack points every client at moto
 
 

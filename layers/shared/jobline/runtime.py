@@ -19,13 +19,21 @@ from jobline.core.clock import utcnow
 from jobline.store.ports import JobStore
 
 if TYPE_CHECKING:
-    from sqlalchemy import Engine
+    from aws_lambda_powertools.utilities.parameters import SSMProvider
+    from sqlalchemy import URL, Engine
     from sqlalchemy.orm import Session, sessionmaker
 
 # A wide pool: the local stack runs many pollers on one client (one connection each on Lambda).
 _BOTO_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 5}, connect_timeout=3, read_timeout=10, max_pool_connections=50
 )
+# How long a database URL read from SSM is used before it is read again.
+DATABASE_URL_MAX_AGE_SECONDS = 300
+POSTGRES_PORT = 5432
+
+
+class DatabaseConfigurationError(RuntimeError):
+    """The database settings cannot give a connection (an unreadable SSM parameter, a URL without a user)."""
 
 
 @dataclasses.dataclass
@@ -49,13 +57,62 @@ class Runtime:
 
     @functools.cached_property
     def sessions(self) -> sessionmaker[Session]:
-        """Postgres sessions for DATABASE_URL; the engine is made on first use, once per process."""
+        """Postgres sessions for `database_url()`; the engine is made on first use, once per process."""
         # Imported here: a function whose jobs never touch Postgres does not pay for SQLAlchemy at start.
         from sqlalchemy.orm import sessionmaker
 
         from jobline.postgres.orm import make_engine
 
-        return sessionmaker(make_engine(self.settings.database_url), expire_on_commit=False)
+        # A URL kept in SSM is asked for again at each new connection (cached), so a rotated one is used.
+        url = self.database_url if self.settings.jobline_database_url_parameter else self.settings.database_url
+        auth_token = self._rds_auth_token if self.settings.jobline_database_iam_auth else None
+        return sessionmaker(make_engine(url, auth_token=auth_token), expire_on_commit=False)
+
+    def database_url(self) -> str:
+        """The database URL: the SSM parameter's when one is named (cached 5 minutes), else DATABASE_URL."""
+        name = self.settings.jobline_database_url_parameter
+        if not name:
+            return self.settings.database_url
+        from aws_lambda_powertools.utilities.parameters import GetParameterError
+        from sqlalchemy import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            value = self._parameters.get(name, max_age=DATABASE_URL_MAX_AGE_SECONDS, decrypt=True)
+        except GetParameterError as exc:
+            raise DatabaseConfigurationError(
+                f"the database URL cannot be read from SSM parameter {name!r} (JOBLINE_DATABASE_URL_PARAMETER): {exc}"
+            ) from exc
+        try:
+            make_url(str(value))
+        except ArgumentError:
+            # The value is a secret: name the parameter, never show what it holds.
+            raise DatabaseConfigurationError(
+                f"SSM parameter {name!r} (JOBLINE_DATABASE_URL_PARAMETER) does not hold a database URL"
+            ) from None
+        return str(value)
+
+    @functools.cached_property
+    def _parameters(self) -> SSMProvider:
+        # Powertools' provider keeps fetched values for their max_age: one SSM call per value per
+        # 5 minutes per process, however many connections the engine opens.
+        from aws_lambda_powertools.utilities.parameters import SSMProvider
+
+        return SSMProvider(boto3_client=self.client("ssm"))
+
+    def _rds_auth_token(self, url: URL) -> str:
+        """An RDS IAM authentication token for the URL's user, host and port (signed locally, no call)."""
+        if not url.username or not url.host:
+            raise DatabaseConfigurationError("IAM database authentication needs a user and a host in the database URL")
+        rds = self.client("rds")
+        return str(
+            rds.generate_db_auth_token(
+                DBHostname=url.host,
+                Port=url.port or POSTGRES_PORT,
+                DBUsername=url.username,
+                Region=rds.meta.region_name,
+            )
+        )
 
     @property
     def engine(self) -> Engine:
