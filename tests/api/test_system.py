@@ -5,6 +5,10 @@ from __future__ import annotations
 import importlib.util
 import pathlib
 import re
+import socket
+import threading
+import time
+import types
 
 import pytest
 import redis
@@ -12,13 +16,22 @@ from botocore.exceptions import ClientError
 from openapi_spec_validator import validate
 
 from jobline.api import app as api_app
-from jobline.api import deps
+from jobline.api import deps, system
 from jobline.core.queues import QUEUES
 from jobline.core.states import JobState
+from jobline.store.memory import MemoryJobStore
+from jobline_dev.support import make_runtime
 from tests.api.helpers import Client, add_job, move_to
 
 V1 = "/api/v1"
 ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def closed_port() -> int:
+    """A local port nothing listens on: connecting to it is refused at once."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 class DownStore:
@@ -26,19 +39,62 @@ class DownStore:
         raise ConnectionError("store is down")
 
 
-def test_health_without_token_answers_200_ok(api) -> None:
-    answer = api.get(f"{V1}/health")
+def test_health_without_token_answers_200_ok(db_runtime) -> None:
+    answer = Client(api_app.create_app(lambda: db_runtime).resolve).get(f"{V1}/health")
     assert answer.status == 200
     assert answer.json["success"] is True
     assert answer.data["status"] == "ok"
+    assert answer.data["checks"] == {"database": "ok", "jobStore": "ok"}
 
 
-def test_health_store_unreachable_answers_503(memory_runtime, monkeypatch) -> None:
-    monkeypatch.setattr(memory_runtime, "store", DownStore())
-    answer = Client(api_app.create_app(lambda: memory_runtime).resolve).get(f"{V1}/health")
+def test_health_store_unreachable_answers_503(db_runtime, monkeypatch) -> None:
+    monkeypatch.setattr(db_runtime, "store", DownStore())
+    answer = Client(api_app.create_app(lambda: db_runtime).resolve).get(f"{V1}/health")
     assert answer.status == 503
     assert answer.json["success"] is False
-    assert answer.data == {"status": "unavailable", "store": "unreachable", "version": answer.data["version"]}
+    assert answer.json["message"] == "job store unreachable"
+    assert answer.data == {
+        "status": "unavailable",
+        "store": "unreachable",
+        "version": answer.data["version"],
+        "checks": {"database": "ok", "jobStore": "down"},
+    }
+
+
+def test_health_with_the_database_down_answers_503_naming_the_database(aws) -> None:
+    """Issue 16: /health said ok while Postgres was down. A closed port stands for the outage."""
+    runtime = make_runtime(MemoryJobStore(), database_url=f"postgresql+pg8000://postgres@127.0.0.1:{closed_port()}/x")
+    try:
+        answer = Client(api_app.create_app(lambda: runtime).resolve).get(f"{V1}/health")
+    finally:
+        runtime.engine.dispose()
+    assert answer.status == 503
+    assert answer.json["success"] is False
+    assert answer.json["message"] == "database unreachable"
+    assert answer.data["status"] == "degraded"
+    assert answer.data["store"] == "ok"
+    assert answer.data["checks"] == {"database": "down", "jobStore": "ok"}
+
+
+def test_health_answers_within_its_bound_when_the_database_host_is_silent(memory_runtime, monkeypatch) -> None:
+    """A host that swallows packets must not hold the health check until the Lambda times out."""
+    release = threading.Event()
+
+    class SilentEngine:
+        def connect(self) -> None:
+            release.wait(5)
+            raise ConnectionError("no answer")
+
+    monkeypatch.setattr(system, "HEALTH_DATABASE_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setitem(memory_runtime.__dict__, "sessions", types.SimpleNamespace(kw={"bind": SilentEngine()}))
+    started = time.monotonic()
+    try:
+        answer = Client(api_app.create_app(lambda: memory_runtime).resolve).get(f"{V1}/health")
+    finally:
+        release.set()
+    assert time.monotonic() - started < 2
+    assert answer.status == 503
+    assert answer.data["checks"] == {"database": "down", "jobStore": "ok"}
 
 
 def test_metrics_by_operator_answers_prometheus_text(memory_api, memory_runtime, job_types, operator) -> None:
@@ -175,10 +231,10 @@ def _load_function_module():
     return module
 
 
-def test_function_handler_serves_health_with_the_process_runtime(memory_runtime) -> None:
+def test_function_handler_serves_health_with_the_process_runtime(db_runtime) -> None:
     module = _load_function_module()
     assert module.lambda_handler is api_app.lambda_handler
-    api_app.app.dependency_overrides[deps.current_runtime] = lambda: memory_runtime
+    api_app.app.dependency_overrides[deps.current_runtime] = lambda: db_runtime
     try:
         answer = Client(module.lambda_handler).get(f"{V1}/health")
     finally:

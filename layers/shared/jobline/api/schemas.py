@@ -259,10 +259,19 @@ class Removed(ApiModel):
     by_queue: dict[str, int] = Field(default_factory=dict)
 
 
+class HealthChecks(ApiModel):
+    """Each dependency the service needs, and whether it answered."""
+
+    database: Literal["ok", "down"]
+    job_store: Literal["ok", "down"]
+
+
 class Health(ApiModel):
-    status: Literal["ok", "unavailable"]
+    # unavailable: the job store is down (nothing can be queued); degraded: only the database is.
+    status: Literal["ok", "degraded", "unavailable"]
     store: Literal["ok", "unreachable"]
     version: str
+    checks: HealthChecks
 
 
 class JobRequest(BaseModel):
