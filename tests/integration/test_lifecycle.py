@@ -20,7 +20,8 @@ from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests import jobtypes
 
 Q = jobtypes.QUEUE
-SECRET = "callback-secret-for-tests"
+SECRET = "callback-master-secret-for-tests"
+SECRET_PARAMETER = "/jobline/test/webhook-secret"
 
 
 @pytest.fixture
@@ -92,8 +93,15 @@ def receiver() -> Iterator[Receiver]:
 
 
 def allow_callbacks(runtime, *, secret: str = SECRET, private: bool = True) -> None:
+    """The master secret in moto's SSM (none at all when `secret` is empty), named by the settings."""
+    callbacks.forget_master_secret()
+    if secret:
+        boto3.client("ssm").put_parameter(Name=SECRET_PARAMETER, Value=secret, Type="SecureString", Overwrite=True)
     runtime.settings = runtime.settings.model_copy(
-        update={"jobline_webhook_secret": secret, "jobline_callbacks_allow_private": private}
+        update={
+            "jobline_webhook_secret_parameter": SECRET_PARAMETER if secret else "",
+            "jobline_callbacks_allow_private": private,
+        }
     )
 
 
@@ -115,8 +123,14 @@ def test_callback_is_signed_retried_on_5xx_and_delivered_once(memory_runtime, re
     assert deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE) == {"batchItemFailures": []}
     assert len(receiver.requests) == 2
     headers, body = receiver.requests[-1]
-    assert callbacks.verify(SECRET, body, headers[callbacks.SIGNATURE_HEADER])
-    assert not callbacks.verify("another-secret", body, headers[callbacks.SIGNATURE_HEADER])
+    webhook_id = headers[callbacks.WEBHOOK_ID_HEADER]
+    # Signed with tenant t1's key (derived from the master), not with the master itself.
+    key = callbacks.signing_key(SECRET, "t1")
+    assert callbacks.verify(key, body, headers[callbacks.SIGNATURE_HEADER], webhook_id=webhook_id)
+    assert not callbacks.verify(SECRET, body, headers[callbacks.SIGNATURE_HEADER], webhook_id=webhook_id)
+    assert not callbacks.verify("another-secret", body, headers[callbacks.SIGNATURE_HEADER], webhook_id=webhook_id)
+    # The retry is the same delivery: the same id, so a receiver that saw the first can drop it.
+    assert receiver.requests[0][0][callbacks.WEBHOOK_ID_HEADER] == webhook_id
     sent = json.loads(body)
     assert sent["event"] == "job.completed"
     assert sent["data"]["jobId"] == job_id
@@ -138,7 +152,7 @@ def test_callback_without_a_secret_fails_rather_than_sending_unsigned(memory_run
     run_job_with_callback(memory_runtime, receiver.url)
     deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
     [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
-    assert "no webhook secret" in failed.error
+    assert "no webhook secret parameter" in failed.error
     assert receiver.requests == []
 
 
@@ -155,10 +169,10 @@ def test_callback_answered_404_fails_at_once(memory_runtime) -> None:
 
 
 def test_signature_older_than_tolerance_is_rejected() -> None:
-    header = callbacks.sign(SECRET, b"{}", timestamp=1_000)
-    assert callbacks.verify(SECRET, b"{}", header, now=1_100)
-    assert not callbacks.verify(SECRET, b"{}", header, now=2_000)
-    assert not callbacks.verify(SECRET, b"{}", "garbage")
+    header = callbacks.sign(SECRET, b"{}", webhook_id="w1", timestamp=1_000)
+    assert callbacks.verify(SECRET, b"{}", header, webhook_id="w1", now=1_100)
+    assert not callbacks.verify(SECRET, b"{}", header, webhook_id="w1", now=2_000)
+    assert not callbacks.verify(SECRET, b"{}", "garbage", webhook_id="w1")
 
 
 def test_failed_attempts_with_retries_left_publish_nothing(memory_runtime, events_queue) -> None:

@@ -32,8 +32,10 @@ class Settings(BaseSettings):
     jobline_max_inline_payload_bytes: int = Field(default=200 * 1024, gt=0)
     # Lifecycle events (job completed/failed) go to this EventBridge bus; empty turns them off.
     jobline_event_bus: str = "default"
-    # The HMAC key that signs job callbacks (webhooks); without it no callback is sent.
-    jobline_webhook_secret: str = ""
+    # The SSM SecureString holding the master secret each tenant's webhook signing key is derived
+    # from (engine/callbacks.py); without it no callback is sent. Never the secret itself: a
+    # function's environment is readable by anyone who can read its configuration.
+    jobline_webhook_secret_parameter: str = ""
     # Callbacks to loopback and private addresses are refused (SSRF), except where this is set
     # (the local stack and tests, whose receivers live on 127.0.0.1).
     jobline_callbacks_allow_private: bool = False
