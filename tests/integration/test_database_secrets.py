@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from jobline.config import Settings
 from jobline.runtime import DatabaseConfigurationError, Runtime, build_runtime
 from jobline.store.memory import MemoryJobStore
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.conftest import POSTGRES_ADMIN_URL, REDIS_URL
 
 # Nothing listens here: a runtime that used DATABASE_URL could not connect.
 UNREACHABLE_URL = "postgresql+pg8000://nobody:wrong@127.0.0.1:9/nowhere"
@@ -204,3 +204,35 @@ def test_iam_auth_needs_a_user_in_the_url(aws: None, runtimes: list[Runtime]) ->
 
     with pytest.raises(DatabaseConfigurationError, match="user and a host"), runtime.engine.connect():
         pass
+
+
+def test_the_local_stack_puts_the_secure_strings_its_functions_name(database_url: str) -> None:
+    from jobline_dev.local import LocalStack, StackConfig, aws
+
+    names = {
+        "JOBLINE_DATABASE_URL_PARAMETER": f"/jobline/local-{uuid.uuid4().hex[:6]}/database-url",
+        "JOBLINE_WEBHOOK_SECRET_PARAMETER": f"/jobline/local-{uuid.uuid4().hex[:6]}/webhook-secret",
+    }
+    config = StackConfig(
+        api_port=0,
+        database_url=database_url,
+        store="redis",
+        redis_url=REDIS_URL,
+        stack_name=f"secrets-{uuid.uuid4().hex[:6]}",
+        schedules=False,
+        poll_wait_seconds=1,
+        shutdown_grace_seconds=1.0,
+        demo=True,  # the demo data is written through the functions' runtime, so through SSM's URL
+        # Whatever the template names, and a DATABASE_URL the functions must not use.
+        env={**names, "DATABASE_URL": UNREACHABLE_URL},
+    )
+    with LocalStack(config) as stack:
+        ssm = aws.client("ssm", endpoint=stack.moto.endpoint, region=config.region)
+        stored = {
+            variable: ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"] for variable, name in names.items()
+        }
+        assert stack.demo is not None
+
+    assert {p["Type"] for p in stored.values()} == {"SecureString"}
+    assert stored["JOBLINE_DATABASE_URL_PARAMETER"]["Value"] == database_url
+    assert len(stored["JOBLINE_WEBHOOK_SECRET_PARAMETER"]["Value"]) >= 32

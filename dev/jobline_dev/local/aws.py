@@ -1,10 +1,11 @@
-"""The local AWS: moto in server mode, and the queues, table and bucket of the template created in it."""
+"""The local AWS: moto in server mode, and the queues, table, bucket and SSM parameters of the template in it."""
 
 from __future__ import annotations
 
 import functools
 import logging
 import socket
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -78,6 +79,13 @@ def _session(region: str) -> boto3.session.Session:
 def client(service: str, *, endpoint: str, region: str) -> Any:
     """A boto3 client on the local endpoint, with the fake credentials."""
     return _session(region).client(service, endpoint_url=endpoint)
+
+
+def put_secure_strings(parameters: Mapping[str, str], *, endpoint: str, region: str) -> None:
+    """Put each parameter as an SSM SecureString (overwriting), as an operator would before a deploy."""
+    ssm = client("ssm", endpoint=endpoint, region=region)
+    for name, value in parameters.items():
+        ssm.put_parameter(Name=name, Value=value, Type="SecureString", Overwrite=True)
 
 
 def _create_table(dynamodb: Any, table: TableSpec) -> None:

@@ -3,16 +3,19 @@
 Start order (stop runs it backwards):
 
     moto ─▶ Postgres + migrations ─▶ template resolved (parameters, names) ─▶ environment
-         ─▶ queues, table, bucket ─▶ functions loaded ─▶ demo data
+         ─▶ queues, table, bucket, SSM SecureStrings ─▶ functions loaded ─▶ demo data
          ─▶ pollers, schedules ─▶ HTTP API (so a health answer means everything runs)
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import logging
 import os
 import pathlib
+import secrets
+from collections.abc import Mapping
 from typing import Any
 
 from jobline_dev.local import aws, demo
@@ -83,6 +86,17 @@ class _Environment:
         self._saved.clear()
 
 
+def secure_strings(environment: Mapping[str, str], *, database_url: str) -> dict[str, str]:
+    """The SSM SecureStrings the functions read, by name: the template's environment names them
+    (deployed stages keep secrets out of it), the local stack makes up their values."""
+    values = {
+        "JOBLINE_DATABASE_URL_PARAMETER": database_url,
+        # The master key of signed callbacks; any random one serves a throwaway stack.
+        "JOBLINE_WEBHOOK_SECRET_PARAMETER": secrets.token_urlsafe(32),
+    }
+    return {environment[variable]: value for variable, value in values.items() if environment.get(variable)}
+
+
 def _forget_cached_runtime() -> None:
     """Drop the settings, runtime and verifier built from the previous environment."""
     from jobline import auth, config, runtime
@@ -111,6 +125,7 @@ class LocalStack:
         self.spec: StackSpec | None = None
         self.environment: dict[str, str] = {}
         self.secret = ""
+        self.secure_strings: dict[str, str] = {}  # SSM parameter name -> value, put at start
         self.demo: demo.DemoData | None = None
         self._env = _Environment()
         self._started = False
@@ -154,7 +169,16 @@ class LocalStack:
         )
         self.spec = read_spec(resolver, config.template.parent)
         self._apply_environment()
-        aws.provision(self.spec, endpoint=self.moto.endpoint, region=config.region)
+        self.secure_strings = secure_strings(self.environment, database_url=database_url)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            # moto's SSM loads AWS's public parameters on first use (about a second): overlap it.
+            putting = pool.submit(
+                aws.put_secure_strings, self.secure_strings, endpoint=self.moto.endpoint, region=config.region
+            )
+            aws.provision(self.spec, endpoint=self.moto.endpoint, region=config.region)
+            putting.result()
+        if self.secure_strings:
+            log.info("SSM SecureStrings put: %s", ", ".join(sorted(self.secure_strings)))
         sender = self.environment.get("JOBLINE_EMAIL_SENDER")
         if sender:
             # SES sends only from a verified identity; in AWS that is verified once, outside the stack.
