@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 import sqlalchemy as sa
+from botocore.exceptions import ClientError
 
 from jobline.config import Settings
 from jobline.runtime import DatabaseConfigurationError, Runtime, build_runtime
@@ -126,6 +127,23 @@ def test_a_missing_parameter_is_an_error_that_names_it(parameter_name: str, runt
 
     with pytest.raises(DatabaseConfigurationError, match=f"SSM parameter '{parameter_name}'.*ParameterNotFound"):
         runtime.sessions()
+
+
+def test_an_ssm_outage_is_the_cause_of_the_error_so_it_reads_as_an_outage(
+    parameter_name: str, monkeypatch: pytest.MonkeyPatch, runtimes: list[Runtime]
+) -> None:
+    runtime = _runtime(jobline_database_url_parameter=parameter_name)
+    runtimes.append(runtime)
+    throttled = ClientError({"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}}, "GetParameter")
+
+    def throttle(**_: Any) -> None:
+        raise throttled
+
+    monkeypatch.setattr(runtime.client("ssm"), "get_parameter", throttle)
+
+    with pytest.raises(DatabaseConfigurationError, match=parameter_name) as raised:
+        runtime.sessions()
+    assert raised.value.__cause__ is throttled
 
 
 def test_a_parameter_without_a_url_is_an_error_that_names_it_and_hides_the_value(

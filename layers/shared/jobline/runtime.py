@@ -33,7 +33,10 @@ POSTGRES_PORT = 5432
 
 
 class DatabaseConfigurationError(RuntimeError):
-    """The database settings cannot give a connection (an unreadable SSM parameter, a URL without a user)."""
+    """The database settings cannot give a connection (an unreadable SSM parameter, a URL without a user).
+
+    When SSM could not be read its error is the cause: a missing parameter, or an outage (throttling).
+    """
 
 
 @dataclasses.dataclass
@@ -80,9 +83,11 @@ class Runtime:
         try:
             value = self._parameters.get(name, max_age=DATABASE_URL_MAX_AGE_SECONDS, decrypt=True)
         except GetParameterError as exc:
+            # Powertools wraps SSM's error without chaining it: chain it here, so a throttled or
+            # unreachable SSM still reads as an outage (core/outages follows __cause__).
             raise DatabaseConfigurationError(
                 f"the database URL cannot be read from SSM parameter {name!r} (JOBLINE_DATABASE_URL_PARAMETER): {exc}"
-            ) from exc
+            ) from exc.__context__ or exc
         try:
             make_url(str(value))
         except ArgumentError:
