@@ -107,7 +107,7 @@ def sqs_grants(function_id: str) -> set[tuple[str, str]]:
                     continue
                 targets = [
                     r["Fn::GetAtt"][0]
-                    for r in as_list(statement["Resource"])
+                    for r in as_list(statement.get("Resource", []))  # NotResource (SMS) names no queue
                     if isinstance(r, dict) and "Fn::GetAtt" in r and r["Fn::GetAtt"][1] == "Arn"
                 ]
                 grants |= {(a, t) for a in as_list(statement["Action"]) for t in targets if a.startswith("sqs:")}
@@ -290,7 +290,14 @@ def test_template_cleanup_may_release_delayed_jobs_and_reconcile_dead_letters(qu
 
 
 def test_template_api_may_pause_and_resume_event_source_mappings() -> None:
-    actions = {a for owner, s in iam_statements() if owner == "ApiFunction" for a in as_list(s["Action"])}
+    # The updates are granted by a managed policy attached to the API function's role.
+    assert props("QueuePauseResumePolicy")["Roles"] == [{"Ref": "ApiFunctionRole"}]
+    actions = {
+        a
+        for owner, s in iam_statements()
+        if owner in {"ApiFunction", "QueuePauseResumePolicy"}
+        for a in as_list(s["Action"])
+    }
     assert {"lambda:ListEventSourceMappings", "lambda:UpdateEventSourceMapping"} <= actions
 
 
