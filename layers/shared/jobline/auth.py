@@ -132,7 +132,8 @@ class TokenVerifier:
                 self._key_for(token, algorithm),
                 algorithms=[algorithm],
                 audience=self._settings.jobline_jwt_audience,
-                issuer=self._settings.jobline_jwt_issuer,
+                # template.yaml passes "" for an unset JwtIssuer: that checks no issuer.
+                issuer=self._settings.jobline_jwt_issuer or None,
                 leeway=LEEWAY_SECONDS,
                 # `iat` is required so the lifetime below can be measured (a configured issuer makes
                 # PyJWT require `iss` as well).
