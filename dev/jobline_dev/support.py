@@ -15,6 +15,10 @@ from jobline.core.registry import JobType, get_job_type, job_type, unregister
 from jobline.runtime import Runtime, build_runtime
 from jobline.store.ports import JobStore
 
+# The tests' master webhook secret (engine/callbacks.py derives each tenant's signing key from it).
+TEST_WEBHOOK_SECRET_PARAMETER = "/jobline/tests/webhook-secret"
+TEST_WEBHOOK_SECRET = "jobline-tests-webhook-master-secret"
+
 
 def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:
     """Create every registry queue with its DLQ and redrive policy, and the bucket."""
@@ -41,11 +45,19 @@ def provision_aws(sqs: Any, s3: Any, *, prefix: str, bucket: str) -> None:
 def make_runtime(store: JobStore, *, database_url: str | None = None) -> Runtime:
     """A runtime on moto (which must be active) with freshly provisioned queues and bucket."""
     prefix = f"t{uuid.uuid4().hex[:6]}-"
-    settings = Settings(jobline_queue_prefix=prefix, jobline_bucket=f"{prefix}payloads")
+    settings = Settings(
+        jobline_queue_prefix=prefix,
+        jobline_bucket=f"{prefix}payloads",
+        jobline_webhook_secret_parameter=TEST_WEBHOOK_SECRET_PARAMETER,
+    )
     if database_url is not None:
         settings = settings.model_copy(update={"database_url": database_url})
     runtime = build_runtime(settings, store=store, local=True)
     provision_aws(runtime.transport._sqs, runtime.payloads._s3, prefix=prefix, bucket=settings.jobline_bucket)
+    # The master webhook secret where a deployed stage keeps it: a SecureString in SSM.
+    runtime.client("ssm").put_parameter(
+        Name=TEST_WEBHOOK_SECRET_PARAMETER, Value=TEST_WEBHOOK_SECRET, Type="SecureString", Overwrite=True
+    )
     return runtime
 
 

@@ -87,7 +87,12 @@ def configure(runtime: Any, *, private: bool) -> None:
 
 def run_with_callback(runtime: Any, url: str, *, tenant: str = "t1") -> str:
     job = enqueue(
-        runtime, queue=Q, name="test-echo", data={"value": "v"}, tenant_id=tenant, options=JobOptions(callbackUrl=url)
+        runtime,
+        queue=Q,
+        name="test-echo",
+        data={"value": "v"},
+        tenant_id=tenant,
+        options=JobOptions.model_validate({"callbackUrl": url}),
     ).job
     deliver(runtime, Worker(runtime), Q)
     return job.id

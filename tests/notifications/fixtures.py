@@ -34,11 +34,4 @@ def memory_api(memory_runtime, monkeypatch) -> Iterator[Client]:
 
 @pytest.fixture
 def token() -> str:
-    """A user who may write their own content (the `sender` role): most tests send raw e-mail and SMS."""
-    return make_token(tenant="tenant-a", user="alice", roles=("sender",))
-
-
-@pytest.fixture
-def plain_token() -> str:
-    """A user of the same tenant without any role: templates only."""
-    return make_token(tenant="tenant-a", user="bob")
+    return make_token(tenant="tenant-a", user="alice")

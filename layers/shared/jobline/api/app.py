@@ -29,6 +29,7 @@ from jobline.api import (
     tasks,
     waitlist,
     waitlist_jobs,
+    webhooks,
 )
 from jobline.api.resolver import JoblineResolver
 from jobline.runtime import Runtime
@@ -66,6 +67,7 @@ ROUTERS = (
     rooms.router,
     bulk.router,
     tasks.router,
+    webhooks.router,
 )
 SEED_ROUTERS = (jobs.router, waitlist_jobs.router)
 

@@ -15,6 +15,7 @@ from jobline.api.answers import ENQUEUE_RESPONSES, enqueue_for
 from jobline.api.deps import job_owner
 from jobline.api.envelope import responses
 from jobline.api.errors import ForeignSubAccount
+from jobline.api.queues import public_queue
 from jobline.api.schemas import (
     JobCreatedAnswer,
     JobIdPath,
@@ -59,7 +60,8 @@ TypePath = Annotated[
 
 
 def queue_of(job_type: str) -> str:
-    """The queue a generic job type runs on; UnknownQueue for any other type."""
+    """The queue a generic job type runs on; 403 for an internal queue, UnknownQueue for any other type."""
+    public_queue(job_type)  # 404 for no such queue; 403 for an internal one, as on every adding route
     if job_type not in JOB_NAMES:
         raise UnknownQueue(job_type)
     return job_type

@@ -17,12 +17,10 @@ from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.jobs import add_from_request
 from jobline.api.schemas import JobCreatedAnswer, JobView, QueueNamePath, QueuePaused, QueueStatsView, RanInRequest
 from jobline.core.errors import InvalidPayload, UnknownJobType
 from jobline.core.job import Job
 from jobline.core.queues import QUEUES, get_queue
-from jobline.core.registry import NeedsRole, QuotaExceeded
 from jobline.domains.bulk.queues import BULK_UPLOAD_MECHANICS, BULK_UPLOAD_POLICIES, BULK_UPLOAD_SERVICE_PROVIDERS
 from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.engine import operations
@@ -60,7 +58,12 @@ class AddJobRequest(BaseModel):
 
 def public_queue(name: str) -> str:
     """`name`, if a route may put jobs on it: 404 for an unknown queue, 403 for an internal one
-    (signed callbacks, the waitlist's steps), whoever asks."""
+    (signed callbacks, the waitlist's steps), whoever asks.
+
+    Every route that adds, schedules or triggers a job on a queue a caller names (or a queue a
+    route picks for the caller) passes it through here: a job a caller could place on `webhooks`
+    would be a callback Jobline signs with a body of the caller's choosing.
+    """
     if get_queue(name).internal:
         raise auth.PermissionDenied(f"queue {name!r} is internal: only Jobline adds its jobs")
     return name
@@ -125,12 +128,15 @@ def add_job(
     queue_name: QueueNamePath, body: Annotated[AddJobRequest, Body()], runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Response[JobCreatedAnswer | RanInRequest]:
     """Add job `name` with `data` and `opts` to `queueName`; the job type checks the data (422 naming the field)."""
+    # Imported here: jobs.py and tasks.py check their queue with public_queue from this module.
+    from jobline.api.jobs import add_from_request
+
     queue = addable_queue(queue_name)
     try:
         return add_from_request(runtime, caller, queue=queue, name=body.name, data=body.data, options=body.opts)
     except UnknownJobType as exc:
         raise InvalidRequest("body.name", str(exc)) from exc
-    except (InvalidPayload, NeedsRole, QuotaExceeded) as exc:
+    except InvalidPayload as exc:
         # The payload is the body's `data` here, so its fields are named under it.
         raise exc.relocated(lambda loc: ("data", *loc)) from exc
 

@@ -32,7 +32,7 @@ from jobline.api.schemas import (
 )
 from jobline.auth import Principal
 from jobline.domains.waitlist import triggers
-from jobline.domains.waitlist.queues import WAITLIST_QUEUES
+from jobline.domains.waitlist.queues import EXPIRED_HOLDS, WAITLIST_QUEUES
 from jobline.domains.waitlist.schemas import (
     CascadePayload,
     CleanupPayload,
@@ -119,6 +119,9 @@ def clear_failed(runtime: deps.RuntimeDep, admin: deps.AdminDep) -> Envelope[Rem
 def _trigger(trigger: str, body: _Trigger | None, runtime: Runtime, admin: Principal) -> Response[JobCreatedAnswer]:
     queue, name = triggers.TRIGGERS[trigger]
     data = body.payload() if body else {}
+    if queue == EXPIRED_HOLDS and admin.scope is not None:
+        # Without a tenantId the job releases every tenant's holds: a tenant's admin acts on its own.
+        data.setdefault("tenantId", admin.scope)
     try:
         triggers.check(runtime, name, data, tenant_id=admin.tenant_id)
     except triggers.TriggerRefused as exc:
