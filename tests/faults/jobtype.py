@@ -93,11 +93,17 @@ class FaultyJob:
     def job_type(self) -> JobType:
         return JobType(queue=QUEUE, name=NAME, payload_model=Payload, run=self.run)
 
-    def plan(self, payload: Payload, attempt: int) -> str:
-        """The fault of this run, decided by the seed alone."""
+    def plan(self, payload: Payload, attempt: int, deferrals: int = 0) -> str:
+        """The fault of this run, decided by the seed alone.
+
+        A run whose attempt was given back (a dropped database connection is an outage: the
+        attempt is not counted) runs again under the same attempt number; its consecutive
+        deferrals tell the runs apart, or the same fault would strike every one of them.
+        """
         if payload.doomed:
             return "doomed"
-        roll = random.Random(f"{self._seed}:run:{payload.index}:{attempt}").random()
+        again = f":{deferrals}" if deferrals else ""
+        roll = random.Random(f"{self._seed}:run:{payload.index}:{attempt}{again}").random()
         for fault, odds in RUN_FAULTS:
             if fault.startswith("job_timeout") and not payload.tight:
                 continue
@@ -109,7 +115,7 @@ class FaultyJob:
         return "none"
 
     def run(self, payload: Payload, ctx: JobContext) -> dict[str, Any]:
-        fault = self.plan(payload, ctx.attempt)
+        fault = self.plan(payload, ctx.attempt, ctx.job.outage_deferrals)
         started = time.monotonic()
         ended = "killed"
         with self._lock:

@@ -59,6 +59,9 @@ class Job(BaseModel):
     progress: int = 0
     attempts: int = 0
     max_attempts: int = 1
+    # Consecutive tries given back because a dependency was unreachable (`core.outages`): they
+    # spend no attempt, and each waits longer than the last. A counted attempt resets it.
+    outage_deferrals: int = 0
     backoff: Backoff = Field(default_factory=Backoff)
     priority: int = 0
     timeout_seconds: float | None = None
@@ -128,6 +131,9 @@ class JobMessage(BaseModel):
     priority: int = 0
     data_ref: DataRef | None = None
     trace_id: str | None = None
+    # Consecutive re-sends because the job store could not be read: the next waits longer. None
+    # (left out of the body) on every other message.
+    outages: int | None = None
 
     @classmethod
     def for_job(cls, job: Job) -> JobMessage:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import redis
-from botocore.exceptions import BotoCoreError, ClientError
-
+from jobline.core import outages
 from jobline.core.context import JobContext
 from jobline.core.errors import EnqueueFailed
 from jobline.core.job import Job, JobMessage, new_job_id
@@ -44,33 +42,14 @@ def run_inline(runtime: Runtime, job: Job, *, remaining_seconds: float | None = 
 # A job run inside a request gets this long: API Gateway gives up after 30 s.
 REQUEST_BUDGET_SECONDS = 25
 
-# AWS error codes that mean "not now" rather than "not this request".
-_UNAVAILABLE_AWS_CODES = frozenset(
-    {
-        "ServiceUnavailable",
-        "InternalError",
-        "InternalServerError",
-        "InternalFailure",
-        "ThrottlingException",
-        "Throttling",
-        "RequestThrottled",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "AWS.SimpleQueueService.ServiceUnavailable",
-    }
-)
-
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says a backing service (job store, queue) cannot take work now, as opposed to
-    a refusal of this request: only then may a job run in the request instead."""
+    a refusal of this request: only then may a job run in the request instead. The same
+    classification as the worker's (`core.outages`), plus an enqueue the queue refused."""
     if isinstance(exc, EnqueueFailed):
         return True  # the record was taken back after the queue refused the message
-    if isinstance(exc, redis.ConnectionError | redis.TimeoutError | BotoCoreError):
-        return True
-    if isinstance(exc, ClientError):
-        return exc.response.get("Error", {}).get("Code") in _UNAVAILABLE_AWS_CODES
-    return False
+    return outages.is_outage(exc)
 
 
 # Queues whose jobs run in the request when the queue or the job store cannot take them, as the

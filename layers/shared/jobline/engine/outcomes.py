@@ -3,6 +3,9 @@ is chosen and written.
 
 After an attempt ran (`engine.attempt`), `OutcomeWriter.settle` decides: returned → completed;
 raised with attempts left → waiting again after its backoff (the message comes back then);
+raised because a dependency was unreachable (`core.outages`: the database, the job store, AWS
+throttling) → waiting again with the attempt given back, woken by a fresh message after a
+jittered wait that grows with each consecutive outage;
 raised out of attempts, or unrecoverable → the message to the DLQ, then failed. Each written
 attempt is counted in the EMF metrics, and a finished job is announced (EventBridge, callback);
 both are buffered until `flush`, which the worker calls when its batch (or lone message) ends.
@@ -20,6 +23,8 @@ import enum
 import traceback
 from typing import TYPE_CHECKING
 
+from jobline.aws.sqs import MAX_DELAY_SECONDS
+from jobline.core import outages
 from jobline.core.errors import JobCancelled, StaleJob, UnrecoverableError
 from jobline.core.job import MAX_STACKTRACE_CHARS, Job, JobMessage
 from jobline.core.retry import next_retry_delay
@@ -81,6 +86,9 @@ class OutcomeWriter:
             logger.info("job removed while it ran")
             return Outcome.SKIPPED
         if ran.error is not None:
+            dependency = outages.outage_of(ran.error)
+            if dependency is not None and ran.job.outage_deferrals < outages.OUTAGE_DEFERRALS_MAX:
+                return self._outage(ran.job, message, ran.error, dependency)
             return self._attempt_failed(ran.job, message, ran.error)
         return self._complete(ran.job, ran.result)
 
@@ -143,6 +151,7 @@ class OutcomeWriter:
             stacktrace=stack,
             lease_until=None,
             run_at=now + dt.timedelta(seconds=delay),
+            outage_deferrals=0,
         ).with_log(f"attempt {job.attempts} failed: {error}; next attempt in {delay} s")
         try:
             stored = self.runtime.store.replace(retry, expected_version=job.version, previous=job)
@@ -151,6 +160,38 @@ class OutcomeWriter:
         logger.warning("job attempt failed; retrying", extra={"delay_seconds": delay, "error": error})
         self._written(stored, EmfStatus.RETRYING, announce=False)
         raise RedeliverLater(delay, Outcome.RETRYING, error)
+
+    def _outage(self, job: Job, message: JobMessage, exc: BaseException, dependency: outages.Dependency) -> str:
+        """Give the attempt back: a dependency was unreachable, which says nothing of the job.
+
+        The job waits again with the attempt it spent taken back, in the same write, for a wait
+        that grows with each consecutive outage (full jitter). Then a fresh message wakes it: SQS
+        counts every receive toward the redrive (attempts + 5), so keeping this message through a
+        long outage would dead-letter it. If the send fails the message is kept instead.
+        """
+        deferrals = job.outage_deferrals + 1
+        delay = outages.outage_delay(deferrals)
+        what = "unreachable" if dependency is not outages.Dependency.AWS else "throttled or unavailable"
+        back = job.moved_to(
+            JobState.WAITING,
+            attempts=max(0, job.attempts - 1),
+            outage_deferrals=deferrals,
+            lease_until=None,
+            run_at=self.runtime.clock() + dt.timedelta(seconds=delay),
+        ).with_log(f"{dependency} {what}; attempt not counted; next try in {delay:.0f} s ({type(exc).__name__})")
+        try:
+            self.runtime.store.replace(back, expected_version=job.version, previous=job)
+        except StaleJob:
+            return Outcome.SKIPPED
+        logger.warning(
+            "dependency unreachable; attempt given back",
+            extra={"dependency": str(dependency), "delay_seconds": round(delay, 3), "deferrals": deferrals},
+        )
+        try:
+            self.runtime.transport.send(message, delay_seconds=min(delay, MAX_DELAY_SECONDS))
+        except Exception as send_failed:
+            raise RedeliverLater(delay, Outcome.DEFERRED, f"{dependency} {what}") from send_failed
+        return Outcome.REQUEUED
 
     def _written(self, job: Job, status: EmfStatus, *, announce: bool) -> None:
         """Count the written attempt (EMF) and keep a finished job's announcement, for `flush`."""

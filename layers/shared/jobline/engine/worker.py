@@ -7,11 +7,16 @@ Timeline of one delivery:
                     ├─▶ another worker's lease is live ─▶ leave the message, look again when it ends
                     ├─▶ queue (or its tenant there) paused / rate limited / not due ─▶ re-send with a delay,
                     │   ack (no attempt spent)
+                    ├─▶ job store unreachable (reading, claiming) ─▶ re-send after a growing, jittered
+                    │   wait, ack (nothing written, no attempt spent)
                     ├─▶ active, out of attempts (its last worker died) ─▶ message to DLQ, CAS active→failed, ack
                     ▼
                CAS waiting→active (attempts+1, lease) ─▶ run the function under its timeout
                     │
                     ├─▶ returned ─▶ CAS active→completed, ack
+                    ├─▶ raised, a dependency unreachable (database, job store, AWS throttling) ─▶
+                    │   CAS active→waiting with the attempt given back, re-send after a growing,
+                    │   jittered wait, ack
                     ├─▶ raised, attempts left ─▶ CAS active→waiting, visibility = backoff, report failure
                     └─▶ raised, out of attempts ─▶ message to DLQ, CAS active→failed, ack
 
@@ -41,6 +46,7 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from jobline.aws.sqs import MAX_DELAY_SECONDS
+from jobline.core import outages
 from jobline.core.errors import StaleJob
 from jobline.core.job import Job, JobMessage
 from jobline.core.queues import get_queue
@@ -124,9 +130,11 @@ class Worker:
         try:
             with self._traced(message):
                 if batch is not None:
-                    return self._deliver(batch, message, message_id, remaining_seconds)
+                    return self._deliver_or_defer(batch, message, message_id, remaining_seconds)
                 try:
-                    return self._deliver(Batch.of_one(self.runtime.store), message, message_id, remaining_seconds)
+                    return self._deliver_or_defer(
+                        Batch.of_one(self.runtime.store), message, message_id, remaining_seconds
+                    )
                 finally:
                     self._outcomes.flush()
         finally:
@@ -144,6 +152,33 @@ class Worker:
             if origin:
                 subsegment.put_annotation("origin_trace_id", origin)
             yield
+
+    def _deliver_or_defer(
+        self, batch: Batch, message: JobMessage, message_id: str, remaining_seconds: float | None
+    ) -> str:
+        """Deliver; when the job store (or SQS, or the database) cannot be reached on the way, send
+        the message again after a growing, jittered wait instead of failing the record.
+
+        Before the claim nothing was written, so no attempt is spent (the job function's own
+        outage is the outcome writer's, which gives the attempt back). A store that drops while
+        the outcome is written leaves the job active under its lease: the message finds it so,
+        waits for the lease, and takes it over (that attempt stays spent: it could not be given
+        back). A fresh message, unlike a kept one, does not count toward the redrive, so a long
+        store outage does not dead-letter the job; if even that send fails, the record fails and
+        SQS redelivers it after its visibility timeout.
+        """
+        try:
+            return self._deliver(batch, message, message_id, remaining_seconds)
+        except RedeliverLater:
+            raise  # already decided (it may carry a failed send as its cause)
+        except Exception as exc:
+            dependency = outages.outage_of(exc)
+            if dependency is None:
+                raise
+            count = (message.outages or 0) + 1
+            logger.warning("dependency unreachable while handling the message", extra={"dependency": str(dependency)})
+            again = message.model_copy(update={"outages": count})
+            return self._requeue(again, outages.outage_delay(count), f"{dependency} unreachable")
 
     def _deliver(self, batch: Batch, message: JobMessage, message_id: str, remaining_seconds: float | None) -> str:
         """The delivery gates, then the claim, the run and its outcome."""
