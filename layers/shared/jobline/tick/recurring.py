@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from jobline.core.clock import TICK_HORIZON
 from jobline.core.errors import ScheduleConflict
+from jobline.core.registry import QuotaExceeded
 from jobline.engine import recurring
 from jobline.runtime import Runtime
 from jobline.telemetry.observability import logger
@@ -28,7 +29,13 @@ def enqueue_due_runs(runtime: Runtime) -> int:
         if run_at < now - TICK_HORIZON:
             # Ticks were missed: run once for the latest missed time, not for every one.
             run_at = schedule.latest_at_or_before(now)
-        result = recurring.enqueue_run(runtime, schedule, run_at)
+        try:
+            result = recurring.enqueue_run(runtime, schedule, run_at)
+        except QuotaExceeded as exc:
+            # The tenant's daily quota is spent: this run is skipped (the schedule moves on), and no
+            # other schedule, of this tenant or another, is held up by it.
+            logger.warning("recurring run skipped", extra={"schedule_id": schedule.id, "reason": str(exc)})
+            result = None
         moved = schedule.model_copy(update={"runs": schedule.runs + 1, "last_run_at": run_at})
         moved = moved.model_copy(update={"next_run_at": moved.next_after(run_at)})
         try:
@@ -38,6 +45,11 @@ def enqueue_due_runs(runtime: Runtime) -> int:
         advanced += 1
         logger.info(
             "recurring run enqueued",
-            extra={"schedule_id": schedule.id, "job_id": result.job.id, "queue": schedule.queue, "new": result.created},
+            extra={
+                "schedule_id": schedule.id,
+                "job_id": result.job.id if result else None,
+                "queue": schedule.queue,
+                "new": result.created if result else False,
+            },
         )
     return advanced
