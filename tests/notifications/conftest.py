@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from jobline_dev.support import swapped_job_types
-from tests.notifications.fixtures import api, memory_api, memory_ses, ses, token  # noqa: F401 - shared fixtures
+from tests.notifications.fixtures import api, memory_api, memory_ses, plain_token, ses, token  # noqa: F401 - shared fixtures
 
 NOTIFICATION_JOB_TYPES = (("email", "send-email"), ("email", "booking-confirmation"), ("sms", "send-sms"))
 

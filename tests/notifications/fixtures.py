@@ -34,4 +34,11 @@ def memory_api(memory_runtime, monkeypatch) -> Iterator[Client]:
 
 @pytest.fixture
 def token() -> str:
-    return make_token(tenant="tenant-a", user="alice")
+    """A user who may write their own content (the `sender` role): most tests send raw e-mail and SMS."""
+    return make_token(tenant="tenant-a", user="alice", roles=("sender",))
+
+
+@pytest.fixture
+def plain_token() -> str:
+    """A user of the same tenant without any role: templates only."""
+    return make_token(tenant="tenant-a", user="bob")

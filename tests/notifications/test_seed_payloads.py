@@ -33,7 +33,7 @@ SEED_002_REMINDER = {"to": "user@example.com", "subject": "Reminder", "html": "<
 
 @pytest.fixture
 def sub_account_token() -> str:
-    return make_token(tenant=SUB_ACCOUNT, user="user_456")
+    return make_token(tenant=SUB_ACCOUNT, user="user_456", roles=("sender",))
 
 
 def test_seed_001_sms_with_retries_and_delay_in_ms_is_queued_as_written(

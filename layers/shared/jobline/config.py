@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     jobline_callbacks_allow_private: bool = False
     # The verified SES identity every e-mail is sent from.
     jobline_email_sender: str = "noreply@jobline.local"
+    # Each tenant's recipients per UTC day and channel, counted when a job is added (a job that does
+    # not fit whole is refused with a 429); 0 stops the channel for every tenant.
+    jobline_email_daily_quota: int = Field(default=10_000, ge=0)
+    jobline_sms_daily_quota: int = Field(default=1_000, ge=0)
     # The Amazon Bedrock model the `ai` queue's jobs call (a model id or an inference profile id).
     jobline_bedrock_model_id: str = "anthropic.claude-3-haiku-20240307-v1:0"
     # The public site the sitemap job lists pages of: `<url>/<tenant>/…` unless a job gives its own.

@@ -11,6 +11,7 @@ from jobline.api.deps import job_owner
 from jobline.api.envelope import responses
 from jobline.api.schemas import JobCreated, JobCreatedAnswer
 from jobline.auth import Principal
+from jobline.core.registry import get_job_type
 from jobline.core.states import JobState
 from jobline.engine import enqueue
 from jobline.engine.enqueue import JobOptions
@@ -20,6 +21,7 @@ ENQUEUE_RESPONSES = responses(
     HTTPStatus.FORBIDDEN,  # an admin-only task started without the admin role
     HTTPStatus.NOT_FOUND,
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.TOO_MANY_REQUESTS,  # the tenant's daily e-mail or SMS quota is spent
     HTTPStatus.SERVICE_UNAVAILABLE,
     success=(HTTPStatus.OK, HTTPStatus.CREATED, HTTPStatus.ACCEPTED),
 )
@@ -40,6 +42,9 @@ def enqueue_for(
 ) -> Response[JobCreatedAnswer]:
     """Add the job as the caller's (its tenant and user) and answer 201 for a new job, 202 when it waits
     for its time, 200 when an idempotency key found an existing one."""
+    # Every route that adds a job for a caller passes here (jobs, queues, tasks, and the jobs route's
+    # fallback, which runs only after this): the job type says whether this caller may add it.
+    get_job_type(queue, name).authorize(data, caller)
     result = enqueue.enqueue(runtime, queue=queue, name=name, data=data, options=options, **job_owner(caller))
     if not result.created:
         status, message = HTTPStatus.OK, "job already exists"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from http import HTTPStatus
 from typing import Any
@@ -19,6 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from jobline.api.envelope import ErrorItem, fail
 from jobline.auth import AuthenticationError, MissingToken, PermissionDenied
 from jobline.core import errors
+from jobline.core.registry import NeedsRole, QuotaExceeded
 from jobline.telemetry.observability import logger
 
 
@@ -100,6 +102,11 @@ def _aws_error(exc: ClientError) -> Response:
     return _backing_service_down(exc)
 
 
+def _quota_exceeded(exc: QuotaExceeded) -> Response:
+    headers = {"Retry-After": str(math.ceil(exc.retry_after))}
+    return fail(HTTPStatus.TOO_MANY_REQUESTS, str(exc), [ErrorItem(field=exc.field, message=str(exc))], headers=headers)
+
+
 def _unexpected(exc: Exception) -> Response:
     logger.exception("unhandled error")
     return fail(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error")
@@ -113,6 +120,8 @@ def register(app: APIGatewayHttpResolver) -> None:
         ForeignSubAccount: lambda exc: fail(
             HTTPStatus.FORBIDDEN, str(exc), [ErrorItem(field=exc.field, message=str(exc))]
         ),
+        NeedsRole: lambda exc: fail(HTTPStatus.FORBIDDEN, str(exc), [ErrorItem(field=exc.field, message=str(exc))]),
+        QuotaExceeded: _quota_exceeded,
         PayloadTooLarge: lambda exc: fail(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc), [ErrorItem(field="body", message=str(exc))]
         ),

@@ -21,6 +21,7 @@ from jobline.api.schemas import JobCreatedAnswer, JobView, QueueNamePath, QueueP
 from jobline.core.errors import InvalidPayload, UnknownJobType
 from jobline.core.job import Job
 from jobline.core.queues import QUEUES, get_queue
+from jobline.core.registry import NeedsRole, QuotaExceeded
 from jobline.domains.bulk.queues import BULK_UPLOAD_MECHANICS, BULK_UPLOAD_POLICIES, BULK_UPLOAD_SERVICE_PROVIDERS
 from jobline.domains.rooms.queues import ROOM_GENERATION
 from jobline.engine import operations
@@ -136,7 +137,7 @@ def add_job(
         return add_from_request(runtime, caller, queue=queue, name=body.name, data=body.data, options=body.opts)
     except UnknownJobType as exc:
         raise InvalidRequest("body.name", str(exc)) from exc
-    except InvalidPayload as exc:
+    except (InvalidPayload, NeedsRole, QuotaExceeded) as exc:
         # The payload is the body's `data` here, so its fields are named under it.
         raise exc.relocated(lambda loc: ("data", *loc)) from exc
 

@@ -41,12 +41,19 @@ class Retention(BaseModel):
 
 
 class RateLimit(BaseModel):
-    """BullMQ's limiter: at most `max_jobs` started per `per_seconds`."""
+    """BullMQ's limiter: at most `max_jobs` started per `per_seconds`, on the whole queue, or, when
+    `per_tenant`, for each tenant's jobs on it (one tenant's burst then never delays another's jobs)."""
 
     model_config = ConfigDict(frozen=True)
 
     max_jobs: int = Field(gt=0)
     per_seconds: int = Field(gt=0)
+    per_tenant: bool = False
+
+    def window(self, queue: str, tenant_id: str) -> str:
+        """The name of the rate window a job of `tenant_id` on `queue` counts against (queue names
+        hold no '/', so a tenant's window never shares a name with a queue's)."""
+        return f"{queue}/{tenant_id}" if self.per_tenant else queue
 
 
 class WorkerFunction(BaseModel):

@@ -142,7 +142,8 @@ def enqueue(
 
         return recurring.add_repeating(runtime, queue=queue, name=name, data=data, tenant_id=tenant_id, options=options)
     settings = get_queue(queue)
-    payload = get_job_type(queue, name).validate(data)
+    kind = get_job_type(queue, name)
+    payload = kind.validate(data)
     now = runtime.clock()
     job_id = job_id_for_key(tenant_id=tenant_id, queue=queue, key=options.job_id) if options.job_id else new_job_id()
     run_at = _run_at(options, now)
@@ -178,6 +179,8 @@ def enqueue(
         ref = runtime.payloads.put(tenant_id=tenant_id, job_id=job_id, body=body)
         job = job.model_copy(update={"data": {}, "data_ref": ref})
 
+    # A per-tenant quota (e-mail and SMS recipients a day) is counted here, whoever adds the job.
+    kind.count_use(runtime, tenant_id, payload, existing_id=job_id if options.job_id else None)
     try:
         stored = dispatch.create(runtime, job, delay_seconds=delay if message_delay is None else message_delay)
     except JobExists as exists:

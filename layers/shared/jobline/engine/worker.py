@@ -205,8 +205,9 @@ class Worker:
         if job.run_at and job.state is JobState.DELAYED and (job.run_at - now).total_seconds() > 1:
             return self._requeue(message, (job.run_at - now).total_seconds(), "not due yet")
         if settings.rate_limit is not None:
+            limit = settings.rate_limit
             wait = self.runtime.store.take_rate_slot(
-                job.queue, max_jobs=settings.rate_limit.max_jobs, per_seconds=settings.rate_limit.per_seconds, now=now
+                limit.window(job.queue, job.tenant_id), max_jobs=limit.max_jobs, per_seconds=limit.per_seconds, now=now
             )
             if wait > 0:
                 return self._requeue(message, wait, "rate limited")

@@ -12,8 +12,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from jobline.core.context import JobContext
-from jobline.core.registry import JobFunction, job_type
-from jobline.domains.notifications import booking, channels, delivery, templates
+from jobline.core.registry import Authorizer, JobFunction, job_type
+from jobline.domains.notifications import booking, channels, delivery, policy, templates
 from jobline.domains.notifications.booking import BookingConfirmationJob
 from jobline.domains.notifications.queues import EMAIL, SMS
 from jobline.domains.notifications.schemas import EmailJob, SmsJob
@@ -32,20 +32,21 @@ def _send_to_each(ctx: JobContext, recipients: list[str], content: templates.Ren
     return delivery.deliver(ctx, channel="email", recipients=recipients, send=send)
 
 
-@job_type(EMAIL, SEND_EMAIL, payload=EmailJob)
+@job_type(EMAIL, SEND_EMAIL, payload=EmailJob, authorize=policy.authorize_email, meter=policy.count_recipients)
 def send_email(payload: EmailJob, ctx: JobContext) -> dict[str, Any]:
     """Send one e-mail to each recipient from the configured sender; the result reports each recipient."""
     return _send_to_each(ctx, payload.recipients, payload.content())
 
 
-@job_type(EMAIL, BOOKING_CONFIRMATION, payload=BookingConfirmationJob)
+# The confirmation's wording is the platform's: anyone may send it, within the quota.
+@job_type(EMAIL, BOOKING_CONFIRMATION, payload=BookingConfirmationJob, meter=policy.count_recipients)
 def send_booking_confirmation(payload: BookingConfirmationJob, ctx: JobContext) -> dict[str, Any]:
     """E-mail the user the confirmation of their booking; the result is the delivery report and the booking."""
     report = _send_to_each(ctx, [payload.user.email], booking.render(payload.booking, payload.user))
     return {**report, "bookingId": payload.booking.reference}
 
 
-@job_type(SMS, SEND_SMS, payload=SmsJob)
+@job_type(SMS, SEND_SMS, payload=SmsJob, authorize=policy.authorize_sms, meter=policy.count_recipients)
 def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
     """Send the text message to each phone number; the result reports each recipient."""
 
@@ -55,15 +56,15 @@ def send_sms(payload: SmsJob, ctx: JobContext) -> dict[str, Any]:
     return delivery.deliver(ctx, channel="sms", recipients=payload.recipients, send=send)
 
 
-# (queue, name, payload model, function) of every job type this module registers.
-JOB_TYPES: tuple[tuple[str, str, type[BaseModel], JobFunction], ...] = (
-    (EMAIL, SEND_EMAIL, EmailJob, send_email),
-    (EMAIL, BOOKING_CONFIRMATION, BookingConfirmationJob, send_booking_confirmation),
-    (SMS, SEND_SMS, SmsJob, send_sms),
+# (queue, name, payload model, function, who may add it) of every job type this module registers.
+JOB_TYPES: tuple[tuple[str, str, type[BaseModel], JobFunction, Authorizer | None], ...] = (
+    (EMAIL, SEND_EMAIL, EmailJob, send_email, policy.authorize_email),
+    (EMAIL, BOOKING_CONFIRMATION, BookingConfirmationJob, send_booking_confirmation, None),
+    (SMS, SEND_SMS, SmsJob, send_sms, policy.authorize_sms),
 )
 
 
 def register() -> None:
     """Register the job types again (idempotent), for a registry that was reset after import."""
-    for queue, name, model, func in JOB_TYPES:
-        job_type(queue, name, payload=model)(func)
+    for queue, name, model, func, authorize in JOB_TYPES:
+        job_type(queue, name, payload=model, authorize=authorize, meter=policy.count_recipients)(func)

@@ -7,7 +7,12 @@ from jobline.core.queues import KEEP_A_DAY, RateLimit, notification_queue
 EMAIL = "email"
 SMS = "sms"
 
-_PER_MINUTE_50 = RateLimit(max_jobs=50, per_seconds=60)
+# Per tenant: one tenant's burst fills only its own window, so another tenant's jobs start at once.
+# What then bounds the whole account's sending (SES's send rate, SNS's SMS rate) is the notifier's
+# concurrency (each queue's ESM MaximumConcurrency, twice that on the priority lane, one send at a
+# time per invocation) and the provider's own throttling: a throttled send is a failed recipient,
+# retried by the job's backoff for the recipients not reached (see delivery.py).
+_PER_MINUTE_50 = RateLimit(max_jobs=50, per_seconds=60, per_tenant=True)
 
 DOMAIN_QUEUES = (
     # Seed 002's email queue: 5 attempts, exponential backoff from 1 s, priority 3 (higher).

@@ -10,7 +10,7 @@ stored by name, so a retry runs exactly what was checked.
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -27,6 +27,9 @@ from jobline.core.registry import job_type
 from jobline.domains.tasks import cleanup, compute, data_services, queue_tasks, reports, services
 from jobline.domains.tasks.queues import GENERIC_TASK
 from jobline.domains.tasks.registry import SERVICE_METHODS, TASKS, UnknownTask
+
+if TYPE_CHECKING:
+    from jobline.auth import Principal
 
 RUN_TASK = "run-task"
 SUB_ACCOUNT = "subAccountId"
@@ -90,7 +93,15 @@ class RunTask(BaseModel):
         return {key: value for key, value in dumped.items() if value is not None or key in ("task", "params")}
 
 
-@job_type(GENERIC_TASK, RUN_TASK, payload=RunTask)
+def authorize(payload: BaseModel, principal: Principal) -> None:
+    """A task that adds an e-mail or SMS job for its caller (sendNotification) passes the caller's
+    check of that job now, at the add: the worker that runs it later no longer knows the caller."""
+    assert isinstance(payload, RunTask)
+    if payload.task == queue_tasks.SEND_NOTIFICATION and isinstance(payload.params, dict):
+        queue_tasks.authorize(payload.params, principal)
+
+
+@job_type(GENERIC_TASK, RUN_TASK, payload=RunTask, authorize=authorize)
 def run_task(payload: RunTask, ctx: JobContext) -> Any:
     """Run the task; a failure is the attempt's failure, retried with the queue's backoff."""
     title = f" ({payload.title})" if payload.title else ""
@@ -153,4 +164,4 @@ def _foreign_in(positional: tuple[str, ...], args: Any, tenant_id: str, prefix: 
 
 def register() -> None:
     """Register the job type again (idempotent), for a registry that was reset after import."""
-    job_type(GENERIC_TASK, RUN_TASK, payload=RunTask)(run_task)
+    job_type(GENERIC_TASK, RUN_TASK, payload=RunTask, authorize=authorize)(run_task)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, ConfigDict, Field, model_validator
 
 from jobline.core.context import JobContext
 from jobline.core.errors import InvalidPayload, UnrecoverableError
+from jobline.core.registry import NeedsRole, get_job_type
 from jobline.domains.notifications import jobs as notification_jobs
 from jobline.domains.notifications import queues as notification_queues
 from jobline.domains.notifications.schemas import EmailJob, SmsJob
 from jobline.domains.tasks.registry import TaskParams, task
 from jobline.engine import enqueue
 
+if TYPE_CHECKING:
+    from jobline.auth import Principal
+
+SEND_NOTIFICATION = "sendNotification"
 # Channel → (queue, job name, payload model) of the notification job it enqueues.
 CHANNELS: dict[str, tuple[str, str, type[EmailJob] | type[SmsJob]]] = {
     "email": (notification_queues.EMAIL, notification_jobs.SEND_EMAIL, EmailJob),
@@ -57,7 +62,18 @@ class SendNotificationParams(TaskParams):
         return dict(self.model_extra or {})
 
 
-@task("sendNotification", params=SendNotificationParams, positional=("type", "recipients", "message"))
+def authorize(params: dict[str, Any], principal: Principal) -> None:
+    """The caller's check of the e-mail or SMS job this task would add (raw content needs a role), its
+    field named under `params`: the task runs later, in a worker that no longer knows the caller."""
+    channel = SendNotificationParams.model_validate(params)
+    queue, name, _ = CHANNELS[channel.channel]
+    try:
+        get_job_type(queue, name).authorize(channel.payload(), principal)
+    except NeedsRole as exc:
+        raise exc.relocated(lambda loc: ("params", *loc)) from exc
+
+
+@task(SEND_NOTIFICATION, params=SendNotificationParams, positional=("type", "recipients", "message"))
 def send_notification(params: SendNotificationParams, ctx: JobContext) -> dict[str, Any]:
     """Enqueue an e-mail or SMS job for this task's tenant; a retried task finds the job it enqueued before."""
     queue, name, _ = CHANNELS[params.channel]
