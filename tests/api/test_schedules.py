@@ -76,3 +76,20 @@ def test_schedules_are_tenant_scoped_and_admin_only(memory_api, admin_a, admin_b
     assert memory_api.post(REPEATABLE, token=user_a, json_body=body).status == 403
     assert [s["scheduleId"] for s in memory_api.get(REPEATABLE, token=operator).data] == [schedule_id]
     assert memory_api.get(f"{V1}/admin/jobs/nope/repeatable", token=admin_a).status == 404
+
+
+def test_schedule_past_the_tenant_cap_is_422_naming_the_limit(memory_api, clocked, admin_a, user_a) -> None:
+    clocked.settings = clocked.settings.model_copy(update={"jobline_max_schedules_per_tenant": 1})
+    body = {"name": "test-echo", "data": {"value": "v"}, "cron": "0 14 * * *"}
+    assert memory_api.post(REPEATABLE, token=admin_a, json_body=body).status == 201
+    refused = memory_api.post(REPEATABLE, token=admin_a, json_body={**body, "cron": "0 15 * * *"})
+    assert refused.status == 422, refused.text
+    assert "body" in refused.fields()
+    assert "JOBLINE_MAX_SCHEDULES_PER_TENANT" in refused.text
+    # A repeat on add counts against the same cap, and names where it was asked for.
+    add = {"name": "test-echo", "data": {"value": "v"}, "opts": {"repeat": {"pattern": "0 16 * * *"}}}
+    refused = memory_api.post(f"{V1}/queues/{Q}/jobs", token=user_a, json_body=add)
+    assert refused.status == 422, refused.text
+    # (This route names every InvalidPayload under `data`, as it does the payload's own errors.)
+    assert [field for field in refused.fields() if field.endswith("options.repeat")], refused.fields()
+    assert len(memory_api.get(REPEATABLE, token=admin_a).data) == 1

@@ -285,3 +285,40 @@ def test_concurrent_adds_of_one_repeat_make_one_schedule_and_one_run(clocked) ->
     assert len({r.schedule_id for r in results}) == len({r.job.id for r in results}) == 1
     assert sum(r.created for r in results) == 1
     assert len(clocked.store.list_schedules()) == len(jobs_of(clocked)) == 1
+
+
+# ---------------------------------------------------------------- the cap of schedules per tenant
+
+
+def capped(runtime, limit):
+    runtime.settings = runtime.settings.model_copy(update={"jobline_max_schedules_per_tenant": limit})
+    return runtime
+
+
+def test_create_schedule_past_the_tenant_cap_is_refused_naming_the_limit(memory_runtime) -> None:
+    runtime = capped(memory_runtime, 2)
+    first = daily(runtime)
+    daily(runtime, cron="0 6 * * *")
+    with pytest.raises(recurring.TooManySchedules) as refused:
+        daily(runtime, cron="0 12 * * *")
+    assert isinstance(refused.value, InvalidPayload)  # answered with 422
+    assert "2 recurring schedules" in refused.value.errors[0]["msg"]
+    assert "JOBLINE_MAX_SCHEDULES_PER_TENANT" in refused.value.errors[0]["msg"]
+    assert len(recurring.list_schedules(runtime, tenant_id="t1")) == 2
+    # The cap is per tenant: another tenant still has room.
+    daily(runtime, tenant="t2")
+    # A deleted schedule frees its place.
+    recurring.delete_schedule(runtime, first.id, tenant_id="t1")
+    daily(runtime, cron="0 12 * * *")
+
+
+def test_the_same_repeat_added_again_is_not_counted_against_the_cap(clocked) -> None:
+    runtime = capped(clocked, 1)
+    first = add_with_repeat(runtime)
+    again = add_with_repeat(runtime, value="renewed")
+    assert again.schedule_id == first.schedule_id
+    with pytest.raises(recurring.TooManySchedules) as refused:
+        add_with_repeat(runtime, pattern="0 6 * * *")
+    assert refused.value.errors[0]["loc"] == ("options", "repeat")
+    assert len(runtime.store.list_schedules()) == 1
+    assert jobs_of(runtime) == [runtime.store.get(first.job.id)]

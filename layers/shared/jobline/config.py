@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     jobline_stage: str = "dev"
     # Payloads larger than this go to S3 (SQS allows 256 KB; the record must stay small).
     jobline_max_inline_payload_bytes: int = Field(default=200 * 1024, gt=0)
+    # Recurring schedules one tenant may keep (the tick reads every schedule each minute, so one
+    # tenant's thousands would slow every tenant's runs); one more is refused with a 422.
+    jobline_max_schedules_per_tenant: int = Field(default=100, gt=0)
     # Lifecycle events (job completed/failed) go to this EventBridge bus; empty turns them off.
     jobline_event_bus: str = "default"
     # The SSM SecureString holding the master secret each tenant's webhook signing key is derived

@@ -34,6 +34,27 @@ class ScheduleNotFound(NotFound):
         super().__init__(f"schedule {schedule_id!r} not found")
 
 
+class TooManySchedules(InvalidPayload):
+    """The tenant keeps as many schedules as JOBLINE_MAX_SCHEDULES_PER_TENANT allows: answered with 422."""
+
+    def __init__(self, limit: int, *, loc: tuple[str, ...] = ()) -> None:
+        message = (
+            f"this tenant has {limit} recurring schedules, the most allowed (JOBLINE_MAX_SCHEDULES_PER_TENANT);"
+            " delete one first"
+        )
+        super().__init__([{"loc": loc, "msg": message, "type": "value_error"}])
+        self.limit = limit
+
+
+def _check_schedule_quota(runtime: Runtime, tenant_id: str) -> None:
+    """Refuse a new schedule past the tenant's cap: every stored schedule counts, ended ones too,
+    since the tick reads them all each minute. Two creations racing may both pass: the cap
+    bounds the work, it is not an exact count."""
+    limit = runtime.settings.jobline_max_schedules_per_tenant
+    if sum(1 for s in runtime.store.list_schedules() if s.tenant_id == tenant_id) >= limit:
+        raise TooManySchedules(limit)
+
+
 def _template(
     queue: str, name: str, data: dict[str, Any], options: JobOptions | None
 ) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -68,8 +89,10 @@ def create_schedule(
     """Validate the job (type and payload) and the rule, then store the schedule with its first run time.
 
     A given `schedule_id` that is taken raises ScheduleConflict (the store writes new schedules only once).
+    A tenant at its cap of schedules (JOBLINE_MAX_SCHEDULES_PER_TENANT) gets TooManySchedules.
     """
     payload, chosen = _template(queue, name, data, options)
+    _check_schedule_quota(runtime, tenant_id)
     now = runtime.clock()
     try:
         schedule = Schedule(
@@ -134,6 +157,9 @@ def add_repeating(
                 options=template,
                 schedule_id=schedule_id,
             )
+        except TooManySchedules as exc:
+            # Only a new repeat counts: the same one added again found its schedule above.
+            raise TooManySchedules(exc.limit, loc=("options", "repeat")) from exc
         except ScheduleConflict:
             schedule = runtime.store.get_schedule(schedule_id)  # a concurrent add made it first
         else:
