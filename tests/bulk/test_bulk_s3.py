@@ -1,7 +1,9 @@
-"""Large uploads through S3: presigned PUT, a job that streams CSV or JSON lines, keys confined to the tenant."""
+"""Large uploads through S3: a size-bounded presigned POST, a job that streams CSV or JSON lines, keys
+confined to the tenant."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 
@@ -22,10 +24,20 @@ def upload_url(api, token, kind="mechanics", format="csv") -> dict:
     return answer.data
 
 
+def post(target: dict, body: bytes) -> requests.Response:
+    """POST the form fields, then the file, as a browser or client would, to the presigned URL (moto answers it)."""
+    files = {"file": ("upload", body)}
+    return requests.post(target["uploadUrl"], data=target["fields"], files=files, headers=target["headers"], timeout=10)
+
+
 def put(target: dict, body: bytes) -> None:
-    """PUT the file as a client would, to the presigned URL (moto answers it)."""
-    response = requests.put(target["uploadUrl"], data=body, headers=target["headers"], timeout=10)
-    assert response.status_code == 200, response.text
+    """Upload the file as a client would; S3 answers a presigned POST with 204."""
+    response = post(target, body)
+    assert response.status_code in (200, 201, 204), response.text
+
+
+def policy_of(target: dict) -> dict:
+    return json.loads(base64.b64decode(target["fields"]["policy"]))
 
 
 def mechanics_csv(count: int, *, bad: set[int] = frozenset()) -> bytes:
@@ -44,7 +56,7 @@ def test_csv_larger_than_the_body_limit_goes_through_s3(api, rt, token, tenant) 
 
     target = upload_url(api, token)
     assert target["key"].startswith(f"uploads/{tenant}/mechanics/")
-    assert target["method"] == "PUT"
+    assert target["method"] == "POST"
     put(target, body)
     request = {"key": target["key"], "format": "csv", "chunkSize": 500}
     answer = api.post(f"{BASE}/mechanics/from-s3", token=token, json_body=request)
@@ -202,6 +214,27 @@ def test_upload_url_without_a_body_is_for_csv_and_needs_a_token(api, token, tena
     assert answer.status == 200, answer.text
     assert answer.data["key"].startswith(f"uploads/{tenant}/service-providers/")
     assert answer.data["key"].endswith(".csv")
-    assert answer.data["headers"] == {"Content-Type": "text/csv"}
-    assert "X-Amz-Signature=" in answer.data["uploadUrl"]  # SigV4, which every bucket accepts
+    assert answer.data["fields"]["Content-Type"] == "text/csv"
+    assert answer.data["fields"]["x-amz-algorithm"] == "AWS4-HMAC-SHA256"  # SigV4, which every bucket accepts
     assert api.post(f"{BASE}/service-providers/upload-url").status == 401
+
+
+def test_upload_url_is_a_presigned_post_whose_signed_policy_bounds_the_size(api, rt, token, tenant) -> None:
+    target = upload_url(api, token)
+    assert target["method"] == "POST"
+    assert target["maxBytes"] == rt.settings.jobline_max_upload_bytes == 50 * 1024 * 1024
+    policy = policy_of(target)
+    # S3 checks the signed policy: a file outside the range, another key or content type is refused.
+    assert ["content-length-range", 1, target["maxBytes"]] in policy["conditions"]
+    assert {"key": target["key"]} in policy["conditions"]
+    assert {"Content-Type": "text/csv"} in policy["conditions"]
+    assert target["fields"]["key"] == target["key"]
+    assert {"x-amz-signature", "x-amz-credential", "x-amz-algorithm", "policy"} <= set(target["fields"])
+
+
+def test_upload_size_bound_follows_the_setting(api, rt, token) -> None:
+    rt.settings = rt.settings.model_copy(update={"jobline_max_upload_bytes": 1024})
+    target = upload_url(api, token, format="jsonl")
+    assert target["maxBytes"] == 1024
+    assert ["content-length-range", 1, 1024] in policy_of(target)["conditions"]
+    assert {"Content-Type": "application/x-ndjson"} in policy_of(target)["conditions"]

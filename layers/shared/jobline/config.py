@@ -33,6 +33,9 @@ class Settings(BaseSettings):
     # Recurring schedules one tenant may keep (the tick reads every schedule each minute, so one
     # tenant's thousands would slow every tenant's runs); one more is refused with a 422.
     jobline_max_schedules_per_tenant: int = Field(default=100, gt=0)
+    # The largest file a presigned bulk upload accepts: S3 refuses a bigger one (content-length-range).
+    # At most what the upload job reads (256 MiB, `domains.bulk.sources.MAX_UPLOAD_BYTES`).
+    jobline_max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, le=256 * 1024 * 1024)
     # Lifecycle events (job completed/failed) go to this EventBridge bus; empty turns them off.
     jobline_event_bus: str = "default"
     # The SSM SecureString holding the master secret each tenant's webhook signing key is derived

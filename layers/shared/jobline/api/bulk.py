@@ -99,7 +99,9 @@ class FromS3Request(ApiModel):
 class UploadUrl(ApiModel):
     key: str
     upload_url: str
-    method: str = "PUT"
+    # A multipart/form-data POST: `fields` first, then the file as the `file` field (S3's browser upload).
+    method: str = "POST"
+    fields: dict[str, str]
     headers: dict[str, str]
     expires_at: dt.datetime
     max_bytes: int
@@ -130,7 +132,7 @@ def upload_rows(
 
 @router.post(
     "/bulk-upload/<kind>/upload-url",
-    summary="A presigned URL to PUT a large CSV or JSON-lines file to",
+    summary="A presigned POST to upload a large CSV or JSON-lines file with (size bounded by S3)",
     tags=TAGS,
     responses=responses(),
 )
@@ -140,12 +142,14 @@ def upload_url(
     caller: deps.CallerDep,
     body: Annotated[UploadUrlRequest | None, Body()] = None,
 ) -> Envelope[UploadUrl]:
-    """PUT the file with the given headers before the URL expires, then call from-s3 with the key."""
+    """POST the form `fields` and then the file (at most `maxBytes`; S3 refuses more) to the URL before it
+    expires, then call from-s3 with the key."""
     target = service.upload_target(runtime, kind, (body or UploadUrlRequest()).format, tenant_id=caller.tenant_id)
     view = UploadUrl(
         key=target.key,
         upload_url=target.url,
-        headers={"Content-Type": target.content_type},
+        fields=target.fields,
+        headers={},
         expires_at=target.expires_at,
         max_bytes=target.max_bytes,
     )

@@ -12,7 +12,6 @@ from jobline.core.errors import NotFound
 from jobline.domains.bulk import jobs as _jobs  # noqa: F401 - the job types must be registered to enqueue them
 from jobline.domains.bulk.kinds import JOB_NAME, get_kind
 from jobline.domains.bulk.schemas import DEFAULT_CHUNK_SIZE, BulkKindName, UploadFormat
-from jobline.domains.bulk.sources import MAX_UPLOAD_BYTES
 from jobline.domains.exports import objects
 from jobline.engine.enqueue import Enqueued, JobOptions, enqueue
 from jobline.runtime import Runtime
@@ -27,13 +26,14 @@ class UploadNotFound(NotFound):
 
 @dataclasses.dataclass(frozen=True)
 class UploadTarget:
-    """Where and how to PUT a large upload, and until when the URL works."""
+    """Where and how to POST a large upload (the form `fields`, then the file), and until when the URL works."""
 
     key: str
     url: str
     content_type: str
     expires_at: dt.datetime
-    max_bytes: int = MAX_UPLOAD_BYTES
+    max_bytes: int
+    fields: dict[str, str]
 
 
 def enqueue_rows(
@@ -59,11 +59,20 @@ def enqueue_rows(
 
 
 def upload_target(runtime: Runtime, kind: BulkKindName, format: UploadFormat, *, tenant_id: str) -> UploadTarget:
-    """A fresh key under the tenant's uploads and a presigned PUT URL for it."""
+    """A fresh key under the tenant's uploads and a presigned POST for it, bounded by JOBLINE_MAX_UPLOAD_BYTES.
+
+    A POST, not a PUT: a presigned PUT cannot bound the size of what is sent, and S3 would store
+    a file of any size under the tenant's prefix; the POST's signed policy makes S3 refuse it.
+    """
     key = objects.new_upload_key(tenant_id, kind=kind.value, extension=format.value)
     content_type = CONTENT_TYPES[format]
-    url, expires = objects.presigned_put(runtime.settings, key=key, content_type=content_type, now=runtime.clock())
-    return UploadTarget(key=key, url=url, content_type=content_type, expires_at=expires)
+    max_bytes = runtime.settings.jobline_max_upload_bytes
+    url, fields, expires = objects.presigned_post(
+        runtime.settings, key=key, content_type=content_type, max_bytes=max_bytes, now=runtime.clock()
+    )
+    return UploadTarget(
+        key=key, url=url, content_type=content_type, expires_at=expires, max_bytes=max_bytes, fields=fields
+    )
 
 
 def enqueue_from_s3(

@@ -92,13 +92,26 @@ def presigned_get(
     return url, now + dt.timedelta(seconds=seconds)
 
 
-def presigned_put(
-    settings: Settings, *, key: str, content_type: str, now: dt.datetime, seconds: int = UPLOAD_SECONDS
-) -> tuple[str, dt.datetime]:
-    """An upload URL for one PUT of the bucket's object (with this Content-Type), and when it expires."""
-    url = signer(settings).generate_presigned_url(
-        "put_object",
-        Params={"Bucket": settings.jobline_bucket, "Key": key, "ContentType": content_type},
+def presigned_post(
+    settings: Settings,
+    *,
+    key: str,
+    content_type: str,
+    max_bytes: int,
+    now: dt.datetime,
+    seconds: int = UPLOAD_SECONDS,
+) -> tuple[str, dict[str, str], dt.datetime]:
+    """A browser-style upload (POST of a form) of the bucket's object: its URL, the form fields to
+    send with the file, and when it expires.
+
+    Unlike a presigned PUT, the signed policy carries a `content-length-range`, so S3 itself
+    refuses a file over `max_bytes` (or an empty one) before a byte is stored.
+    """
+    post = signer(settings).generate_presigned_post(
+        Bucket=settings.jobline_bucket,
+        Key=key,
+        Fields={"Content-Type": content_type},
+        Conditions=[{"Content-Type": content_type}, ["content-length-range", 1, max_bytes]],
         ExpiresIn=seconds,
     )
-    return url, now + dt.timedelta(seconds=seconds)
+    return str(post["url"]), {str(k): str(v) for k, v in post["fields"].items()}, now + dt.timedelta(seconds=seconds)
