@@ -153,11 +153,19 @@ def add_job(
     name: str = "run-task",
     tenant: str = "tenant-a",
     data: dict[str, Any] | None = None,
+    user: str | None = None,
     **options: Any,
 ) -> Job:
-    """Enqueue a job directly through the core (its job type must be registered)."""
+    """Enqueue a job directly through the core (its job type must be registered); `user` is who added it
+    (None: the platform, as schedules and cascades do)."""
     return enqueue(
-        runtime, queue=queue, name=name, data=data or {}, tenant_id=tenant, options=JobOptions(**options)
+        runtime,
+        queue=queue,
+        name=name,
+        data=data or {},
+        tenant_id=tenant,
+        user_id=user,
+        options=JobOptions(**options),
     ).job
 
 

@@ -112,7 +112,7 @@ def test_unversioned_status_and_stats_carry_the_seed_fields(memory_api, memory_r
 def test_status_route_serves_every_queue_of_the_caller(memory_api, memory_runtime, user_a, user_b) -> None:
     throwaway = JobType(queue="bulk-upload-mechanics", name="any", payload_model=None, run=_sent)
     with swapped_job_types({("bulk-upload-mechanics", "any"): throwaway}):
-        job = add_job(memory_runtime, queue="bulk-upload-mechanics", name="any", tenant="tenant-a")
+        job = add_job(memory_runtime, queue="bulk-upload-mechanics", name="any", tenant="tenant-a", user="alice")
     path = f"{V1}/jobs/bulk-upload-mechanics/{job.id}/status"
     answer = memory_api.get(path, token=user_a)
     assert (answer.status, answer.data["queueName"], answer.data["jobId"]) == (200, "bulk-upload-mechanics", job.id)

@@ -77,7 +77,7 @@ def entry_statuses(api: Api, slot_id: str) -> dict[str, str]:
 
 
 def test_waitlist_release_offers_the_slot_in_turn_through_decline_and_accept(
-    stack: LocalStack, tenant_api: Api
+    stack: LocalStack, tenant_api: Api, tenant: str
 ) -> None:
     slot = tenant_api.post(f"{V1}/waitlist/slots", {"name": "Friday 10:00", "holdMinutes": 30})
     assert slot.status == 201, slot.text
@@ -89,7 +89,10 @@ def test_waitlist_release_offers_the_slot_in_turn_through_decline_and_accept(
         )
         assert joined.status == 201, joined.text
 
-    released = tenant_api.post(f"{V1}/waitlist/slots/{slot_id}/release")
+    # Releasing a slot needs the tenant's admin (or an operator's) role.
+    released = Api(stack.api_url, stack.token(tenant=tenant, roles=("admin",))).post(
+        f"{V1}/waitlist/slots/{slot_id}/release"
+    )
     assert released.status == 202, released.text
     token = wait_for(lambda: offers_to(stack, first), timeout=20, what="the first offer e-mail")[0]
     assert entry_statuses(tenant_api, slot_id)[first] == "offered"

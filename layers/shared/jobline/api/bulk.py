@@ -23,7 +23,6 @@ from jobline.api.schemas import ApiModel, JobCreated, JobIdPath, JobView
 from jobline.domains.bulk import service
 from jobline.domains.bulk.kinds import get_kind
 from jobline.domains.bulk.schemas import DEFAULT_CHUNK_SIZE, MAX_CHUNK_SIZE, BulkKindName, UploadFormat
-from jobline.engine import operations
 from jobline.engine.enqueue import Enqueued, JobOptions
 
 router = APIGatewayHttpRouter()
@@ -182,6 +181,7 @@ def upload_from_s3(
 def upload_job(
     kind: KindPath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Envelope[JobView]:
-    """The job, if it is the caller's upload of this kind (404 otherwise, so ids do not leak)."""
-    job = operations.get_job(runtime, job_id, queue=get_kind(kind).queue, tenant_id=caller.scope)
-    return Envelope(message="job found", data=JobView.of(job))
+    """The job, if it is the caller's upload of this kind, or the caller is an admin of its tenant (404
+    otherwise, so ids do not leak): its result holds the rows' errors and the error report's link."""
+    job = deps.visible_job(runtime, job_id, queue=get_kind(kind).queue, caller=caller)
+    return Envelope(message="job found", data=JobView.shown_to(job, caller))

@@ -12,6 +12,9 @@ from aws_lambda_powertools.event_handler import Depends, Request
 
 from jobline import auth, runtime
 from jobline.auth import Principal
+from jobline.core.errors import JobNotFound
+from jobline.core.job import Job
+from jobline.engine import operations
 from jobline.runtime import Runtime
 
 # Where the resolver leaves the authenticated caller for the route's dependencies.
@@ -42,6 +45,22 @@ class JobOwner(TypedDict):
 def job_owner(caller: Principal) -> JobOwner:
     """The caller's tenant and user, the owners of the jobs it adds."""
     return JobOwner(tenant_id=caller.tenant_id, user_id=caller.user_id)
+
+
+def may_see(job: Job, caller: Principal) -> bool:
+    """Whether `caller` may see `job` of its own tenant: admins (and operators) see every job; anyone
+    else only the jobs they added. A job with no user (a schedule's run, a waitlist cascade, a tick's
+    work) is the tenant's, not any one user's, so only its admins see it."""
+    return caller.is_admin or (job.user_id is not None and job.user_id == caller.user_id)
+
+
+def visible_job(runtime: Runtime, job_id: str, *, queue: str | None, caller: Principal) -> Job:
+    """The job, if it is in `queue`, of the caller's tenant (any tenant for operators) and one the
+    caller may see; JobNotFound (404) otherwise, as for a job that does not exist, so ids do not leak."""
+    job = operations.get_job(runtime, job_id, queue=queue, tenant_id=caller.scope)
+    if not may_see(job, caller):
+        raise JobNotFound(job_id)
+    return job
 
 
 def admin_principal(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:

@@ -114,7 +114,7 @@ def _ran_in_request(
     job = inline.run_in_request(
         runtime, queue=queue, name=name, data=data, remaining_seconds=budget, **job_owner(caller)
     )
-    view = RanInRequestView(**JobView.of(job).model_dump())
+    view = RanInRequestView(**JobView.shown_to(job, caller).model_dump())
     body = RanInRequest(message="the queue is unavailable: the job ran in the request (it is not kept)", data=view)
     return Response(HTTPStatus.OK, content_types.APPLICATION_JSON, body)
 
@@ -141,6 +141,7 @@ def job_stats(type: TypePath, runtime: deps.RuntimeDep, caller: deps.CallerDep) 
 
 @router.get("/jobs/<type>/<jobId>/status", summary="A job's status", tags=["jobs"], responses=responses(404))
 def job_status(type: TypePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> JobStatusAnswer:
-    """The job in queue `type`, if it is the caller's (404 otherwise, so ids do not leak)."""
-    job = operations.get_job(runtime, job_id, queue=get_queue(type).name, tenant_id=caller.scope)
-    return JobStatusAnswer.of(job, "job status")
+    """The job in queue `type`, if the caller added it or is an admin of its tenant (404 otherwise, so ids
+    do not leak); stack traces and hosts in `failedReason` only for admins."""
+    job = deps.visible_job(runtime, job_id, queue=get_queue(type).name, caller=caller)
+    return JobStatusAnswer.of(job, "job status", caller)

@@ -145,8 +145,9 @@ def generate(
     responses=responses(HTTPStatus.NOT_FOUND),
 )
 def generation_job(job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep) -> Envelope[JobView]:
-    job = operations.get_job(runtime, job_id, queue=ROOM_GENERATION, tenant_id=caller.scope)
-    return Envelope(message="job found", data=JobView.of(job))
+    """The job, if the caller asked for it or is an admin of its tenant (404 otherwise)."""
+    job = deps.visible_job(runtime, job_id, queue=ROOM_GENERATION, caller=caller)
+    return Envelope(message="job found", data=JobView.shown_to(job, caller))
 
 
 @router.get(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
@@ -10,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from jobline.api.envelope import Envelope
+from jobline.auth import Principal
 from jobline.core.job import Job
 from jobline.core.states import JobState
 from jobline.engine.enqueue import MAX_DELAY, Enqueued, JobOptions, shown_options
@@ -30,6 +32,42 @@ class ApiModel(BaseModel):
     """Snake case in Python, camelCase in JSON."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# What a failed reason may carry that only admins should read: the rest of a traceback, the SQL and
+# parameters SQLAlchemy appends, connection strings and the database's or Redis's host and port.
+MAX_SHOWN_REASON = 300
+REDACTED = "[redacted]"
+_APPENDIX = re.compile(r"(?s)\s*(?:\[SQL:|\[parameters:|\(Background on this error at:|Traceback \(most recent).*")
+_SECRETS = (
+    # Any URL: connection strings (postgresql+pg8000://user:pw@host:5432/db), endpoints and queue URLs.
+    re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]*://[^\s\"'<>]+"),
+    # libpq-style keywords: host=db.internal port=5432 user=app password=...
+    re.compile(
+        r"\b(?:host|hostaddr|port|user|password|dbname|database|sslmode|service)\s*=\s*(?:'[^']*'|\"[^\"]*\"|\S+)"
+    ),
+    # "to host 10.0.0.5 and port 5432", 'server at "db.internal" (10.0.0.5), port 5432', "connecting to db:6379"
+    re.compile(r"(?i)\b(?:host|server at|connecting to)\s+(?:\"[^\"]*\"|'[^']*'|[^\s,;()]+)"),
+    re.compile(r"(?i)\bport\s+\d+"),
+    # Bare addresses and host:port pairs anywhere else.
+    re.compile(r"\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b"),
+    re.compile(r"\b(?:[0-9a-fA-F]{1,4}:){3,7}[0-9a-fA-F]{1,4}\b|(?<![\w:])[0-9a-fA-F]{0,4}::[0-9a-fA-F:]*[0-9a-fA-F]"),
+    re.compile(r"\b(?=[a-zA-Z0-9.-]*[a-zA-Z])[a-zA-Z0-9][a-zA-Z0-9.-]*:\d{2,5}\b"),
+)
+
+
+def shown_reason(reason: str | None) -> str | None:
+    """A failed reason (`ExcType: message`) as a non-admin sees it: its first line, without any traceback,
+    SQL, URL, host or port, and short. The exception type is kept: it says what kind of failure it was."""
+    if reason is None:
+        return None
+    first = _APPENDIX.sub("", reason).strip().splitlines()
+    text = first[0] if first else ""
+    for pattern in _SECRETS:
+        text = pattern.sub(REDACTED, text)
+    if len(text) > MAX_SHOWN_REASON:
+        text = text[: MAX_SHOWN_REASON - 1] + "…"
+    return text
 
 
 class JobView(ApiModel):
@@ -94,6 +132,19 @@ class JobView(ApiModel):
             opts=opts,
         )
 
+    @classmethod
+    def shown_to(cls, job: Job, caller: Principal) -> JobView:
+        """The view of a stored job as `caller` may read it: admins (and operators) see it whole; anyone
+        else gets no stack trace, and the failed reason and logs without tracebacks, SQL, hosts or URLs
+        (they name the database and the stack's internals, not the caller's data)."""
+        view = cls.of(job)
+        if caller.is_admin:
+            return view
+        logs = [shown_reason(line) or "" for line in view.logs]
+        return view.model_copy(
+            update={"stacktrace": None, "failed_reason": shown_reason(view.failed_reason), "logs": logs}
+        )
+
 
 class JobStatusAnswer(Envelope[JobView]):
     """The job in the envelope, and bee-queue's `getJobStatus` fields at the top as well: seed 001's
@@ -109,9 +160,9 @@ class JobStatusAnswer(Envelope[JobView]):
     completed_at: dt.datetime | None = Field(default=None, alias="completedAt")
 
     @classmethod
-    def of(cls, job: Job, message: str) -> JobStatusAnswer:
-        """The answer for a stored job."""
-        view = JobView.of(job)
+    def of(cls, job: Job, message: str, caller: Principal) -> JobStatusAnswer:
+        """The answer for a stored job, as `caller` may read it (`JobView.shown_to`)."""
+        view = JobView.shown_to(job, caller)
         return cls(
             message=message,
             data=view,

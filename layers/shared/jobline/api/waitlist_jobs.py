@@ -20,7 +20,7 @@ from jobline.api import deps
 from jobline.api.answers import ENQUEUE_RESPONSES, enqueue_for
 from jobline.api.envelope import Envelope, responses
 from jobline.api.errors import InvalidRequest
-from jobline.api.queues import act_on_job, set_paused, stats_views
+from jobline.api.queues import act_on_job, known_queue, set_paused, stats_views
 from jobline.api.schemas import (
     JobCreatedAnswer,
     JobIdPath,
@@ -178,8 +178,9 @@ def trigger_cleanup(
 def get_job(
     queue_name: QueueNamePath, job_id: JobIdPath, runtime: deps.RuntimeDep, caller: deps.CallerDep
 ) -> Envelope[JobView]:
-    """The job, if it is in `queueName` and the caller's (404 otherwise)."""
-    return act_on_job(operations.get_job, runtime, queue_name, job_id, caller, "job")
+    """The job, if it is in `queueName` and the caller added it or is an admin of its tenant (404 otherwise)."""
+    job = deps.visible_job(runtime, job_id, queue=known_queue(queue_name), caller=caller)
+    return Envelope(message="job", data=JobView.shown_to(job, caller))
 
 
 @router.post(

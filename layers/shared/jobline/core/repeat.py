@@ -100,6 +100,8 @@ class Schedule(BaseModel):
     queue: str
     name: str
     tenant_id: str
+    # Who added it, if a user did (a `repeat` add): its runs are theirs, so they can read them.
+    user_id: str | None = None
     data: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     cron: str | None = None

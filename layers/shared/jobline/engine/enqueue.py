@@ -140,7 +140,9 @@ def enqueue(
         # Imported here because recurring builds on this module: its runs are enqueued by it.
         from jobline.engine import recurring
 
-        return recurring.add_repeating(runtime, queue=queue, name=name, data=data, tenant_id=tenant_id, options=options)
+        return recurring.add_repeating(
+            runtime, queue=queue, name=name, data=data, tenant_id=tenant_id, options=options, user_id=user_id
+        )
     settings = get_queue(queue)
     kind = get_job_type(queue, name)
     payload = kind.validate(data)

@@ -85,6 +85,7 @@ def create_schedule(
     end_at: dt.datetime | None = None,
     options: JobOptions | None = None,
     schedule_id: str | None = None,
+    user_id: str | None = None,
 ) -> Schedule:
     """Validate the job (type and payload) and the rule, then store the schedule with its first run time.
 
@@ -100,6 +101,7 @@ def create_schedule(
             queue=queue,
             name=name,
             tenant_id=tenant_id,
+            user_id=user_id,
             data=payload,
             options=chosen,
             cron=cron,
@@ -121,7 +123,14 @@ def create_schedule(
 
 
 def add_repeating(
-    runtime: Runtime, *, queue: str, name: str, data: dict[str, Any], tenant_id: str, options: JobOptions
+    runtime: Runtime,
+    *,
+    queue: str,
+    name: str,
+    data: dict[str, Any],
+    tenant_id: str,
+    options: JobOptions,
+    user_id: str | None = None,
 ) -> Enqueued:
     """BullMQ's `queue.add(name, data, {repeat})`: register the schedule once per repeat key (name,
     jobId, rule, time zone, end) and answer the job of its next run, delayed to its time.
@@ -156,6 +165,7 @@ def add_repeating(
                 end_at=repeat.end_date,
                 options=template,
                 schedule_id=schedule_id,
+                user_id=user_id,
             )
         except TooManySchedules as exc:
             # Only a new repeat counts: the same one added again found its schedule above.
@@ -214,6 +224,7 @@ def enqueue_run(runtime: Runtime, schedule: Schedule, run_at: dt.datetime) -> En
         name=schedule.name,
         data=schedule.data,
         tenant_id=schedule.tenant_id,
+        user_id=schedule.user_id,
         options=options,
     )
     return dataclasses.replace(result, schedule=schedule)
