@@ -28,6 +28,7 @@ SQS_EVENTS = {q.name: f"sqs_{q.name.replace('-', '_')}.json" for q in QUEUES.val
 EVENTS_BY_FUNCTION: dict[str, list[str]] = {
     "api": ["api_health.json", "api_room_generation.json"],
     "cleanup": ["schedule_tick.json", "schedule_nightly.json"],
+    "authorizer": ["authorizer_request.json"],
 }
 for _queue in QUEUES.values():
     EVENTS_BY_FUNCTION.setdefault(_queue.consumer.name, []).append(SQS_EVENTS[_queue.name])
@@ -138,6 +139,20 @@ def test_worker_event_for_a_job_that_is_gone_is_acknowledged(deployed, function,
 def test_cleanup_schedule_events_run_their_task(deployed, event_name) -> None:
     result = load_handler("cleanup")(read_event(event_name), LambdaContextStub())
     assert result["task"] == read_event(event_name)["task"]
+
+
+def test_authorizer_event_is_refused_as_is_and_allowed_with_a_real_token(monkeypatch, tenant) -> None:
+    # The sample's placeholder token is refused (an answer, not a raise); a real one is allowed.
+    monkeypatch.setenv("JOBLINE_JWT_SECRET", SECRET)
+    auth.reset()
+    try:
+        event = read_event("authorizer_request.json")
+        assert load_handler("authorizer")(event, LambdaContextStub()) == {"isAuthorized": False}
+        event["headers"]["authorization"] = f"Bearer {make_token(tenant=tenant, secret=SECRET)}"
+        answer = load_handler("authorizer")(event, LambdaContextStub())
+        assert answer["isAuthorized"] is True and answer["context"]["tenantId"] == tenant
+    finally:
+        auth.reset()
 
 
 # Run in a fresh interpreter, as a cold Lambda starts: the job types that importing `argv[1]` (a

@@ -227,8 +227,13 @@ def test_template_worker_function_matches_registry(worker: queues.WorkerFunction
     assert function["MemorySize"] == worker.memory_mb
 
 
-def test_template_functions_are_registry_workers_api_and_cleanup() -> None:
-    expected = {w.logical_id for w in queues.WORKER_FUNCTIONS.values()} | {"ApiFunction", "CleanupFunction"}
+def test_template_functions_are_registry_workers_api_authorizer_and_cleanup() -> None:
+    # AuthorizerFunction: the HTTP API's Lambda authorizer (tests/integration/test_gateway_authorizer.py).
+    expected = {w.logical_id for w in queues.WORKER_FUNCTIONS.values()} | {
+        "ApiFunction",
+        "AuthorizerFunction",
+        "CleanupFunction",
+    }
     assert set(of_type("AWS::Serverless::Function")) == expected
 
 
@@ -256,6 +261,13 @@ def test_template_api_routes_cover_api_v1_the_seeds_unversioned_paths_and_admin(
         ("GET", "/metrics"),
         ("ANY", "/admin"),
         ("ANY", "/admin/{proxy+}"),
+        # The public routes, each its own event so it can skip the gateway's authorizer.
+        ("GET", "/api/v1/openapi.json"),
+        ("GET", "/api/v1/swagger"),
+        ("POST", "/api/v1/waitlist/offers/accept"),
+        ("POST", "/api/v1/waitlist/offers/decline"),
+        ("GET", "/admin"),
+        ("GET", "/admin/jobs"),
     }
 
 

@@ -64,8 +64,12 @@ def test_functions_get_the_names_of_the_secret_parameters() -> None:
 
 @pytest.mark.parametrize("function_id", FUNCTIONS)
 def test_each_function_reads_exactly_the_secret_parameters_it_uses(function_id: str) -> None:
-    # Every function opens the database; the API serves tenants' signing keys and checks HS256
-    # tokens; the notifier signs callbacks. No other function may read those secrets.
+    # Every function but the gateway's authorizer opens the database; the API serves tenants'
+    # signing keys and checks HS256 tokens, as the authorizer does; the notifier signs callbacks.
+    # No other function may read those secrets.
+    if function_id == "AuthorizerFunction":
+        assert parameter_read_policies(function_id) == {"JwtSecretParameter"}
+        return
     wanted = {"DatabaseUrlParameter"}
     if function_id == "ApiFunction":
         wanted |= {"JwtSecretParameter", "WebhookSecretParameter"}
@@ -139,7 +143,10 @@ def test_the_rds_proxy_requires_tls_and_iam_tokens_and_exists_only_with_a_target
 def test_every_function_may_connect_through_the_proxy_as_its_user_only() -> None:
     policy = resources()["DbProxyConnectPolicy"]
     assert policy["Condition"] == "UseDbProxy"
-    assert policy["Properties"]["Roles"] == [{"Ref": f"{function_id}Role"} for function_id in FUNCTIONS_IN_ORDER]
+    # The authorizer never opens the database.
+    assert policy["Properties"]["Roles"] == [
+        {"Ref": f"{function_id}Role"} for function_id in FUNCTIONS_IN_ORDER if function_id != "AuthorizerFunction"
+    ]
     [statement] = policy["Properties"]["PolicyDocument"]["Statement"]
     assert statement["Action"] == "rds-db:connect"
     arn, names = statement["Resource"]["Fn::Sub"]
