@@ -135,11 +135,22 @@ def swapped_job_types(replacements: dict[tuple[str, str], JobType | None]) -> It
             saved[(queue, name)] = get_job_type(queue, name)
         unregister(queue, name)
         if replacement is not None:
-            job_type(queue, name, payload=replacement.payload_model)(replacement.run)
+            _register_again(replacement)
     try:
         yield
     finally:
         for queue, name in replacements:
             unregister(queue, name)
             if (original := saved.get((queue, name))) is not None:
-                job_type(queue, name, payload=original.payload_model)(original.run)
+                _register_again(original)
+
+
+def _register_again(registered: JobType) -> None:
+    """Register a job type as it was, its caller check and quota meter included."""
+    job_type(
+        registered.queue,
+        registered.name,
+        payload=registered.payload_model,
+        authorize=registered.authorizer,
+        meter=registered.meter,
+    )(registered.run)

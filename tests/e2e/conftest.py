@@ -77,6 +77,12 @@ def tenant_api(stack: LocalStack, tenant: str) -> Api:
 
 
 @pytest.fixture
+def sender_api(stack: LocalStack, tenant: str) -> Api:
+    """The same tenant's same user with the `sender` role: e-mail and SMS of their own writing."""
+    return Api(stack.api_url, stack.token(tenant=tenant, roles=("sender",)))
+
+
+@pytest.fixture
 def operator_api(stack: LocalStack) -> Api:
     """The API as a platform operator (pause, resume, every tenant's jobs and the SQS depths)."""
     return Api(stack.api_url, stack.token(tenant="operators", roles=("operator",)))

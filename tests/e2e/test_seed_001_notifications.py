@@ -43,8 +43,8 @@ STATS_FIELDS = {"waiting": "…", "active": "…", "succeeded": "…", "failed":
 
 @pytest.fixture
 def sub_account_api(stack: LocalStack) -> Api:
-    """The API as a user of the seed's sub-account."""
-    return Api(stack.api_url, stack.token(tenant=SUB_ACCOUNT, roles=(), user="user_456"))
+    """The API as a user of the seed's sub-account who may send e-mail and SMS of their own writing."""
+    return Api(stack.api_url, stack.token(tenant=SUB_ACCOUNT, roles=("sender",), user="user_456"))
 
 
 def _added(api: Api, job_type: str, body: dict[str, Any]) -> str:

@@ -30,8 +30,8 @@ MY_DATA = [{"name": "  Ann   Lee ", "city": "Leeds "}, {"name": "Bob", "city": "
 
 @pytest.fixture
 def sub_account_api(stack: LocalStack) -> Api:
-    """The API as the seed's user_456 of sub-account sub_123."""
-    return Api(stack.api_url, stack.token(tenant=SUB_ACCOUNT, roles=(), user="user_456"))
+    """The API as the seed's user_456 of sub-account sub_123, who may send (sendNotification's SMS)."""
+    return Api(stack.api_url, stack.token(tenant=SUB_ACCOUNT, roles=("sender",), user="user_456"))
 
 
 @pytest.fixture

@@ -51,8 +51,8 @@ def _add(api: Api, name: str, data: dict[str, Any], opts: dict[str, Any] | None 
     return dict(answer.data)
 
 
-def test_seed_002_send_email_is_sent_to_its_one_address(tenant_api: Api, admin_api: Api) -> None:
-    added = _add(tenant_api, "send-email", SEND_EMAIL)
+def test_seed_002_send_email_is_sent_to_its_one_address(sender_api: Api, tenant_api: Api, admin_api: Api) -> None:
+    added = _add(sender_api, "send-email", SEND_EMAIL)
     job = wait_for_job(tenant_api, f"/api/v1/jobs/email/{added['jobId']}/status", timeout=40)
     assert (job["status"], job["name"], job["queueName"]) == ("completed", "send-email", "email")
     assert matches({"total": 1, "successful": 1, "failed": 0}, job["result"]) == [], job["result"]
@@ -72,8 +72,8 @@ def test_seed_002_booking_confirmation_emails_the_user(tenant_api: Api) -> None:
     assert job["data"]["user"] == {"email": "user@example.com", "name": "Deniz Kaya"}, "no password hash kept"
 
 
-def test_seed_002_email_with_a_one_hour_delay_waits_delayed_for_its_hour(tenant_api: Api) -> None:
-    added = _add(tenant_api, "send-email", REMINDER, {"delay": ONE_HOUR_MS})
+def test_seed_002_email_with_a_one_hour_delay_waits_delayed_for_its_hour(sender_api: Api, tenant_api: Api) -> None:
+    added = _add(sender_api, "send-email", REMINDER, {"delay": ONE_HOUR_MS})
     assert added["state"] == "delayed"
     answer = tenant_api.get(f"/api/v1/jobs/email/{added['jobId']}/status")
     assert answer.status == 200, answer.text

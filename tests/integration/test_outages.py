@@ -19,14 +19,13 @@ import redis
 import sqlalchemy as sa
 from botocore.exceptions import ClientError, EndpointConnectionError, NoCredentialsError
 
-from jobline.core import outages
 from jobline.core.context import JobContext
 from jobline.core.errors import EnqueueFailed, UnrecoverableError
 from jobline.core.job import JobMessage
 from jobline.core.registry import JobType
 from jobline.core.retry import Backoff
 from jobline.core.states import JobState
-from jobline.engine import inline
+from jobline.engine import inline, outages
 from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
 from jobline.runtime import Runtime

@@ -84,7 +84,7 @@ class Runtime:
             value = self._parameters.get(name, max_age=DATABASE_URL_MAX_AGE_SECONDS, decrypt=True)
         except GetParameterError as exc:
             # Powertools wraps SSM's error without chaining it: chain it here, so a throttled or
-            # unreachable SSM still reads as an outage (core/outages follows __cause__).
+            # unreachable SSM still reads as an outage (engine/outages follows __cause__).
             raise DatabaseConfigurationError(
                 f"the database URL cannot be read from SSM parameter {name!r} (JOBLINE_DATABASE_URL_PARAMETER): {exc}"
             ) from exc.__context__ or exc

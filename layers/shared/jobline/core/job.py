@@ -59,7 +59,7 @@ class Job(BaseModel):
     progress: int = 0
     attempts: int = 0
     max_attempts: int = 1
-    # Consecutive tries given back because a dependency was unreachable (`core.outages`): they
+    # Consecutive tries given back because a dependency was unreachable (`engine.outages`): they
     # spend no attempt, and each waits longer than the last. A counted attempt resets it.
     outage_deferrals: int = 0
     backoff: Backoff = Field(default_factory=Backoff)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from jobline.core import outages
 from jobline.core.context import JobContext
 from jobline.core.errors import EnqueueFailed
 from jobline.core.job import Job, JobMessage, new_job_id
@@ -13,6 +12,7 @@ from jobline.core.states import JobState
 from jobline.core.timeouts import run_with_timeout
 from jobline.domains.exports.queues import DATA_EXPORT, EXPORT
 from jobline.domains.notifications.queues import EMAIL
+from jobline.engine import outages
 from jobline.engine.outcomes import RedeliverLater
 from jobline.engine.worker import Worker
 from jobline.runtime import Runtime
@@ -46,7 +46,7 @@ REQUEST_BUDGET_SECONDS = 25
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says a backing service (job store, queue) cannot take work now, as opposed to
     a refusal of this request: only then may a job run in the request instead. The same
-    classification as the worker's (`core.outages`), plus an enqueue the queue refused."""
+    classification as the worker's (`engine.outages`), plus an enqueue the queue refused."""
     if isinstance(exc, EnqueueFailed):
         return True  # the record was taken back after the queue refused the message
     return outages.is_outage(exc)

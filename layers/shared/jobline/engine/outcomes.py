@@ -3,7 +3,7 @@ is chosen and written.
 
 After an attempt ran (`engine.attempt`), `OutcomeWriter.settle` decides: returned → completed;
 raised with attempts left → waiting again after its backoff (the message comes back then);
-raised because a dependency was unreachable (`core.outages`: the database, the job store, AWS
+raised because a dependency was unreachable (`engine.outages`: the database, the job store, AWS
 throttling) → waiting again with the attempt given back, woken by a fresh message after a
 jittered wait that grows with each consecutive outage;
 raised out of attempts, or unrecoverable → the message to the DLQ, then failed. Each written
@@ -24,12 +24,11 @@ import traceback
 from typing import TYPE_CHECKING
 
 from jobline.aws.sqs import MAX_DELAY_SECONDS
-from jobline.core import outages
 from jobline.core.errors import JobCancelled, StaleJob, UnrecoverableError
 from jobline.core.job import MAX_STACKTRACE_CHARS, Job, JobMessage
 from jobline.core.retry import next_retry_delay
 from jobline.core.states import JobState
-from jobline.engine import lifecycle
+from jobline.engine import lifecycle, outages
 from jobline.telemetry.emf import EmfRecorder, EmfStatus
 from jobline.telemetry.metrics import counter_name, increments
 from jobline.telemetry.observability import logger

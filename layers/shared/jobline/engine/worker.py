@@ -46,12 +46,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from jobline.aws.sqs import MAX_DELAY_SECONDS
-from jobline.core import outages
 from jobline.core.errors import StaleJob
 from jobline.core.job import Job, JobMessage
 from jobline.core.queues import get_queue
 from jobline.core.states import JobState
-from jobline.engine import attempt
+from jobline.engine import attempt, outages
 from jobline.engine.batch import Batch
 from jobline.engine.outcomes import Outcome, OutcomeWriter, RedeliverLater
 from jobline.runtime import Runtime
