@@ -15,7 +15,7 @@ from jobline.core.registry import JobType
 from jobline.core.states import JobState
 from jobline.store.redis import RedisJobStore
 from jobline_dev.support import make_runtime, receive, swapped_job_types
-from tests.api.helpers import Client, add_job
+from tests.api.helpers import Client, add_job, make_token
 
 V1 = "/api/v1"
 EMAIL = {"to": "ann@example.com", "subject": "hello"}
@@ -167,9 +167,10 @@ def test_delayed_email_is_not_run_early_when_the_job_store_is_down(store_down_ap
     assert answer.status == 503, answer.text
 
 
-def test_sms_has_no_sync_fallback_and_answers_503(store_down_api, user_a) -> None:
+def test_sms_has_no_sync_fallback_and_answers_503(store_down_api) -> None:
+    sender = make_token(tenant="tenant-a", user="alice", roles=["sender"])  # an SMS's own text needs the role
     answer = store_down_api.post(
-        "/api/jobs/sms", token=user_a, json_body={"phoneNumbers": ["+15550100"], "message": "x"}
+        "/api/jobs/sms", token=sender, json_body={"phoneNumbers": ["+15550100"], "message": "x"}
     )
     assert answer.status == 503, answer.text
 

@@ -311,32 +311,14 @@ class DynamoJobStore(JobStore):
 
     def take_rate_slot(self, queue: str, *, max_jobs: int, per_seconds: int, now: dt.datetime) -> float:
         """Count one job start against `queue`'s fixed window; 0 if allowed, else the seconds left."""
-        window, left = window_bounds(now, per_seconds)
-        if max_jobs <= 0:
-            return left
-        try:
-            with self._write_lock:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key={PARTITION_KEY: {"S": f"rate#{queue}"}, SORT_KEY: {"S": str(window)}},
-                    UpdateExpression="ADD #n :one SET #ttl = :ttl",
-                    # The condition makes check-and-count atomic: concurrent starters cannot overshoot.
-                    ConditionExpression="attribute_not_exists(#n) OR #n < :max",
-                    ExpressionAttributeNames={"#n": "n", "#ttl": TTL_ATTRIBUTE},
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":max": {"N": str(max_jobs)},
-                        ":ttl": {"N": str((window + 1) * per_seconds + RATE_TTL_SLACK_SECONDS)},
-                    },
-                )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return left
-            raise
-        return 0.0
+        return self._take_in_window(f"rate#{queue}", amount=1, limit=max_jobs, per_seconds=per_seconds, now=now)
 
     def take_quota(self, name: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
         """Count `amount` uses against `name`'s window if they fit `limit`; 0 if counted, else the seconds left."""
+        return self._take_in_window(f"quota#{name}", amount=amount, limit=limit, per_seconds=per_seconds, now=now)
+
+    def _take_in_window(self, key: str, *, amount: int, limit: int, per_seconds: int, now: dt.datetime) -> float:
+        """Add `amount` to the count of `key`'s current fixed window if it stays within `limit`."""
         window, left = window_bounds(now, per_seconds)
         if amount > limit:
             return left
@@ -344,9 +326,9 @@ class DynamoJobStore(JobStore):
             with self._write_lock:
                 self._client.update_item(
                     TableName=self._table,
-                    Key={PARTITION_KEY: {"S": f"quota#{name}"}, SORT_KEY: {"S": str(window)}},
+                    Key={PARTITION_KEY: {"S": key}, SORT_KEY: {"S": str(window)}},
                     UpdateExpression="ADD #n :amount SET #ttl = :ttl",
-                    # Check and count in one conditional write: concurrent adds cannot overshoot.
+                    # Check and count in one conditional write: concurrent takers cannot overshoot.
                     ConditionExpression="attribute_not_exists(#n) OR #n <= :room",
                     ExpressionAttributeNames={"#n": "n", "#ttl": TTL_ATTRIBUTE},
                     ExpressionAttributeValues={
