@@ -33,3 +33,27 @@ def test_migrations_downgrade_to_base_and_upgrade_again() -> None:
         with engine.connect() as conn:
             assert {"rooms", "room_categories"} <= set(sa.inspect(conn).get_table_names())
         engine.dispose()
+
+
+def test_the_command_migrates_the_database_whose_url_is_in_ssm(aws, monkeypatch) -> None:
+    import boto3
+
+    from jobline.config import get_settings
+    from jobline.postgres.migrate import main
+    from jobline.runtime import get_runtime
+
+    with scratch_database(POSTGRES_ADMIN_URL, prefix="jobline_migrate_ssm", migrate=False) as url:
+        boto3.client("ssm").put_parameter(Name="/jobline/test/database-url", Value=url, Type="SecureString")
+        monkeypatch.setenv("JOBLINE_DATABASE_URL_PARAMETER", "/jobline/test/database-url")
+        monkeypatch.setenv("DATABASE_URL", "postgresql+pg8000://nobody@127.0.0.1:9/none")  # never read
+        get_settings.cache_clear()
+        get_runtime.cache_clear()
+        try:
+            main([])
+        finally:
+            get_settings.cache_clear()
+            get_runtime.cache_clear()
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            assert {"rooms", "room_categories", "alembic_version"} <= set(sa.inspect(conn).get_table_names())
+        engine.dispose()

@@ -8,8 +8,6 @@ import pathlib
 from alembic import command
 from alembic.config import Config
 
-from jobline.config import get_settings
-
 MIGRATIONS = pathlib.Path(__file__).parent / "migrations"
 
 
@@ -30,12 +28,20 @@ def downgrade(database_url: str, revision: str) -> None:
     command.downgrade(alembic_config(database_url), revision)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Run Jobline's database migrations.")
     parser.add_argument("revision", nargs="?", default="heads")
-    parser.add_argument("--database-url", default=None, help="defaults to DATABASE_URL")
-    args = parser.parse_args()
-    upgrade(args.database_url or get_settings().database_url, args.revision)
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="defaults to the functions' own: from JOBLINE_DATABASE_URL_PARAMETER (SSM), else DATABASE_URL",
+    )
+    args = parser.parse_args(argv)
+    # The same URL the functions use, so a deployed stack's database is migrated without its
+    # secret ever being typed or kept in the environment.
+    from jobline.runtime import get_runtime
+
+    upgrade(args.database_url or get_runtime().database_url(), args.revision)
 
 
 if __name__ == "__main__":
