@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
-import pathlib
-import subprocess
 import zipfile
 from collections import Counter
 
@@ -21,10 +18,8 @@ import pytest
 from moto import mock_aws
 
 from jobline.core.queues import QUEUES
+from tests.integration.sam_template import ARTIFACTS, translated_template
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
-ARTIFACTS = "jobline-rehearsal-artifacts"
 # Every parameter has a default; secrets are SSM parameter names, not values.
 PARAMETERS: dict[str, str] = {}
 # Conditions false with the default parameters whose resources moto would otherwise expect.
@@ -41,19 +36,7 @@ MOTO_UNBUILT = {
 
 @pytest.fixture(scope="module")
 def deployed_template() -> dict:
-    if not SAM_PYTHON.exists():
-        pytest.fail(
-            f"{SAM_PYTHON} is missing: run `make sam-venv` (the SAM CLI's environment holds aws-sam-translator)"
-        )
-    translated = subprocess.run(
-        [str(SAM_PYTHON), str(ROOT / "dev/jobline_dev/sam_translate.py"), str(ROOT / "template.yaml"), ARTIFACTS],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-    )
-    assert translated.returncode == 0, translated.stderr[-4000:]
-    return json.loads(translated.stdout)
+    return translated_template()
 
 
 @pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -22,10 +21,10 @@ import pytest
 from jobline import auth
 from jobline.api.app import PUBLIC_ROUTES
 from jobline_dev.devtoken import make_token
+from tests.integration.sam_template import translated_template
 from tests.integration.test_template import props, resources, template
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-SAM_PYTHON = ROOT / ".venv-sam" / "bin" / "python"
 SECRET = "gateway-authorizer-secret-0123456789abcdef"
 AUDIENCE = "jobline"
 AUTHORIZER = "JoblineAuthorizer"
@@ -113,17 +112,7 @@ def test_the_authorizer_function_reads_the_jwt_secret_and_nothing_else() -> None
 @pytest.fixture(scope="module")
 def translated() -> dict[str, Any]:
     """template.yaml as `sam deploy` sends it to CloudFormation (aws-sam-translator)."""
-    if not SAM_PYTHON.exists():
-        pytest.fail(f"{SAM_PYTHON} is missing: run `make sam-venv`")
-    run = subprocess.run(
-        [str(SAM_PYTHON), str(ROOT / "dev/jobline_dev/sam_translate.py"), str(ROOT / "template.yaml"), "artifacts"],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
-    )
-    assert run.returncode == 0, run.stderr[-4000:]
-    return json.loads(run.stdout)
+    return translated_template()
 
 
 def test_the_deployed_api_asks_the_authorizer_for_every_route_but_the_public_ones(translated) -> None:
