@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,6 +16,7 @@ from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
 from jobline_dev.support import deliver, make_visible, receive, sqs_event
 from tests import jobtypes
+from tests.callback_receiver import Receiver
 
 Q = jobtypes.QUEUE
 SECRET = "callback-master-secret-for-tests"
@@ -61,30 +60,6 @@ def test_completed_and_failed_jobs_are_published_on_eventbridge(memory_runtime, 
     assert events[bad.id]["detail"]["tenantId"] == "t1"
 
 
-class Receiver:
-    """A callback endpoint on 127.0.0.1 that answers with the given statuses in turn."""
-
-    def __init__(self, statuses: list[int]) -> None:
-        self.statuses = statuses
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/jobs"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     hook = Receiver([500, 200])
@@ -115,7 +90,7 @@ def run_job_with_callback(runtime, url: str) -> str:
 
 def test_callback_is_signed_retried_on_5xx_and_delivered_once(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime)
-    job_id = run_job_with_callback(memory_runtime, receiver.url)
+    job_id = run_job_with_callback(memory_runtime, receiver.url())
     messages = receive(memory_runtime, callbacks.QUEUE)
     first = Worker(memory_runtime).handle_batch(sqs_event(memory_runtime, callbacks.QUEUE, messages))
     assert len(first["batchItemFailures"]) == 1  # the 500: retried after its backoff
@@ -140,7 +115,7 @@ def test_callback_is_signed_retried_on_5xx_and_delivered_once(memory_runtime, re
 
 def test_callback_to_a_private_address_is_refused_without_sending(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime, private=False)
-    run_job_with_callback(memory_runtime, receiver.url)
+    run_job_with_callback(memory_runtime, receiver.url())
     deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
     [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
     assert "private address" in failed.error
@@ -149,7 +124,7 @@ def test_callback_to_a_private_address_is_refused_without_sending(memory_runtime
 
 def test_callback_without_a_secret_fails_rather_than_sending_unsigned(memory_runtime, receiver) -> None:
     allow_callbacks(memory_runtime, secret="")
-    run_job_with_callback(memory_runtime, receiver.url)
+    run_job_with_callback(memory_runtime, receiver.url())
     deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
     [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
     assert "no webhook secret parameter" in failed.error
@@ -160,7 +135,7 @@ def test_callback_answered_404_fails_at_once(memory_runtime) -> None:
     hook = Receiver([404])
     try:
         allow_callbacks(memory_runtime)
-        run_job_with_callback(memory_runtime, hook.url)
+        run_job_with_callback(memory_runtime, hook.url())
         deliver(memory_runtime, Worker(memory_runtime), callbacks.QUEUE)
         [failed] = memory_runtime.store.list_jobs(callbacks.QUEUE, JobState.FAILED)
         assert (failed.attempts, failed.error) == (1, "UnrecoverableError: callback refused with HTTP 404")

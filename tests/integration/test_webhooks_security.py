@@ -8,11 +8,9 @@ content; the host resolved once and the connection pinned to the address that wa
 from __future__ import annotations
 
 import datetime as dt
-import http.server
 import json
 import socket
 import ssl
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,6 +24,7 @@ from jobline.engine.enqueue import JobOptions, enqueue
 from jobline.engine.worker import Worker
 from jobline_dev.support import deliver
 from tests import jobtypes
+from tests.callback_receiver import Receiver
 
 Q = jobtypes.QUEUE
 MASTER = "webhook-master-secret-for-security-tests"
@@ -35,38 +34,6 @@ HOOK_HOST = "hooks.example.com"
 
 _real_getaddrinfo = socket.getaddrinfo
 _real_create_connection = socket.create_connection
-
-
-class Receiver:
-    """A callback endpoint on 127.0.0.1 (TLS when given a certificate) answering `statuses` in turn."""
-
-    def __init__(self, statuses: list[int] | None = None, *, tls: ssl.SSLContext | None = None) -> None:
-        self.statuses = list(statuses or [])
-        self.requests: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append((dict(self.headers), body))
-                status = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(status)
-                if 300 <= status < 400:
-                    self.send_header("Location", "http://127.0.0.1:1/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                return None
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        if tls is not None:
-            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def url(self, host: str = "127.0.0.1", scheme: str = "http") -> str:
-        return f"{scheme}://{host}:{self.port}/hooks/jobs"
 
 
 @pytest.fixture
