@@ -101,7 +101,7 @@ def add_from_request(
     try:
         return enqueue_for(runtime, caller, queue=queue, name=name, data=data, options=options)
     except Exception as exc:
-        if queue not in inline.SYNC_FALLBACK_QUEUES or _runs_later(options) or not inline.is_unavailable(exc):
+        if not get_queue(queue).sync_fallback or _runs_later(options) or not inline.is_unavailable(exc):
             raise
         logger.warning("queue or job store unavailable: running the job in the request", exc_info=True)
         return _ran_in_request(runtime, caller, queue=queue, name=name, data=data)

@@ -92,6 +92,11 @@ class QueueSettings(BaseModel):
     # The platform's own queues (signed callbacks, the waitlist's internal steps): no route adds a
     # job to them by name; only their own code (and the waitlist's trigger routes) enqueue there.
     internal: bool = False
+    # Its jobs run inside the request that adds them when the queue or the job store cannot take
+    # them, as the BullMQ system's "enhanced services" fell back to synchronous work: only for
+    # idempotent jobs that fit in a request (e-mails, exports). Room generation has a fallback of
+    # its own, bounded by the date range (domains/rooms/service.py).
+    sync_fallback: bool = False
 
     def lane_for(self, priority: int) -> str:
         """The SQS queue suffix a job of this priority is sent to: the lane, or the queue itself."""

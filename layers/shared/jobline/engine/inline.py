@@ -10,8 +10,6 @@ from jobline.core.job import Job, JobMessage, new_job_id
 from jobline.core.registry import get_job_type
 from jobline.core.states import JobState
 from jobline.core.timeouts import run_with_timeout
-from jobline.domains.exports.queues import DATA_EXPORT, EXPORT
-from jobline.domains.notifications.queues import EMAIL
 from jobline.engine import outages
 from jobline.engine.outcomes import RedeliverLater
 from jobline.engine.worker import Worker
@@ -50,12 +48,6 @@ def is_unavailable(exc: BaseException) -> bool:
     if isinstance(exc, EnqueueFailed):
         return True  # the record was taken back after the queue refused the message
     return outages.is_outage(exc)
-
-
-# Queues whose jobs run in the request when the queue or the job store cannot take them, as the
-# BullMQ system's "enhanced services" fell back to synchronous work: e-mails and exports are
-# idempotent and fit in a request. (Room generation has its own fallback, in rooms.service.)
-SYNC_FALLBACK_QUEUES = frozenset({EMAIL, EXPORT, DATA_EXPORT})
 
 
 class DetachedContext(JobContext):

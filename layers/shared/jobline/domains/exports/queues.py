@@ -9,7 +9,7 @@ DATA_EXPORT = "data-export"
 EXPORT = "export"
 
 DOMAIN_QUEUES = (
-    one_at_a_time_queue(DATA_EXPORT, TASK_WORKER, job_timeout_seconds=240),
+    one_at_a_time_queue(DATA_EXPORT, TASK_WORKER, job_timeout_seconds=240, sync_fallback=True),
     one_at_a_time_queue(
         EXPORT,
         TASK_WORKER,
@@ -20,5 +20,6 @@ DOMAIN_QUEUES = (
         rate_limit=RateLimit(max_jobs=10, per_seconds=60),
         keep_completed=KEEP_A_DAY,
         keep_failed=KEEP_A_WEEK,
+        sync_fallback=True,
     ),
 )

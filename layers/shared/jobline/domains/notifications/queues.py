@@ -23,6 +23,7 @@ DOMAIN_QUEUES = (
         priority_lane=True,
         default_priority=3,
         keep_completed=KEEP_A_DAY,
+        sync_fallback=True,
     ),
     notification_queue(SMS, rate_limit=_PER_MINUTE_50, priority_lane=True),
 )
